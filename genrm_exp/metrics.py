@@ -69,9 +69,9 @@ def bootstrap_ci(
     return (float(lo), float(hi))
 
 
-def summarize(scores: Sequence[float], *, seed: int = 0) -> dict:
+def summarize(scores: Sequence[float], *, seed: int = 0, n_boot: int = 1000) -> dict:
     """{"accuracy": float, "ci95": [lo, hi], "n": int}, the metrics.json entry (nan when empty)."""
-    lo, hi = bootstrap_ci(scores, seed=seed)
+    lo, hi = bootstrap_ci(scores, n_boot=n_boot, seed=seed)
     return {"accuracy": pair_accuracy(scores), "ci95": [lo, hi], "n": len(scores)}
 
 
