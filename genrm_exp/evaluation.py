@@ -1,0 +1,63 @@
+"""Evaluate a judge on every evaluation set and write what it said.
+
+Writes <run_dir>/predictions/<set>.jsonl (one line per pair) and returns metrics per set:
+{"accuracy", "ci95", "n"} plus extras (mean p_chosen calibration error, judge-specific counts).
+A `rewardbench` entry is added when RewardBench subsets were evaluated, marked partial when
+sections are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from genrm_exp import metrics, rewardbench
+from genrm_exp.data.schema import Pair
+
+
+def write_jsonl_atomic(path: Path, rows: Sequence[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, value) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def set_metrics(records: Sequence[dict], *, bootstrap_samples: int, seed: int) -> dict:
+    """Accuracy with a bootstrap interval, plus extras the records allow."""
+    scores = [r["score"] for r in records]
+    out = metrics.summarize(scores, seed=seed, n_boot=bootstrap_samples)
+    probs = [r["p_chosen"] for r in records if r.get("p_chosen") is not None]
+    if probs:
+        out["ece"] = metrics.expected_calibration_error(probs)
+    if any("invalid" in r for r in records):
+        out["invalid"] = sum(int(r["invalid"]) for r in records)
+    return out
+
+
+def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, bootstrap_samples: int, seed: int, tracker=None) -> dict:
+    results: dict[str, dict] = {}
+    subset_acc: dict[str, float] = {}
+    for name, pairs in eval_sets.items():
+        records = judge.predict(list(pairs), name)
+        write_jsonl_atomic(run_dir / "predictions" / f"{name}.jsonl", records)
+        results[name] = set_metrics(records, bootstrap_samples=bootstrap_samples, seed=seed)
+        for p, r in zip(pairs, records):
+            if p.source == "rewardbench":
+                subset_acc.setdefault(p.subset, []).append(r["score"])
+        if tracker is not None:
+            tracker.table(f"predictions/{name}", records[:200])
+    if subset_acc:
+        acc = {s: metrics.pair_accuracy(v) for s, v in subset_acc.items()}
+        results["rewardbench"] = rewardbench.section_scores(acc)
+    return results

@@ -1,0 +1,43 @@
+"""Bradley-Terry reward model: a scalar head on the LM, loss -log sigmoid(r_chosen - r_rejected),
+trained by TRL's RewardTrainer on chat-formatted (prompt, response).
+
+    python -m genrm_exp objective=bt
+"""
+
+from __future__ import annotations
+
+from datasets import Dataset
+from trl import RewardConfig, RewardTrainer
+
+from genrm_exp.modeling import load_model, lora_config
+from genrm_exp.objectives.trl_args import trl_config
+from genrm_exp.reward_scoring import RewardJudge
+
+
+def preference_rows(pairs) -> Dataset:
+    """TRL's conversational preference format: prompt messages, chosen / rejected assistant turns."""
+    return Dataset.from_list(
+        [
+            {
+                "prompt": p.prompt_messages(),
+                "chosen": [{"role": "assistant", "content": p.chosen}],
+                "rejected": [{"role": "assistant", "content": p.rejected}],
+            }
+            for p in pairs
+        ]
+    )
+
+
+def build(ctx) -> RewardJudge:
+    cfg = ctx.cfg
+    model = load_model(cfg.model, ctx.tokenizer, head="reward", cache=cfg.paths.cache)
+    trainer = RewardTrainer(
+        model=model,
+        args=trl_config(RewardConfig, ctx),
+        train_dataset=preference_rows(ctx.train),
+        processing_class=ctx.tokenizer,
+        peft_config=lora_config(cfg.peft, cfg.model.lora_targets, head="reward"),
+    )
+    trainer.train()
+    trainer.save_model(str(ctx.path("checkpoint")))
+    return RewardJudge(trainer.model, ctx.tokenizer, batch_size=int(cfg.eval.batch_size), max_length=int(cfg.data.max_length))

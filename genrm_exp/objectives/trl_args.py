@@ -1,0 +1,35 @@
+"""Build a TRL config (RewardConfig, SFTConfig, DPOConfig, ...) from the run's config groups.
+
+`trainer.args` (the optimiser, schedule, batch) and `objective.args` (what the objective adds) are
+field names of the TRL config class, so a misspelt key fails with the dataclass's own TypeError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import OmegaConf
+
+
+def trl_config(config_cls, ctx, *, stage: str = "train", **overrides: Any):
+    cfg = ctx.cfg
+    values: dict[str, Any] = {}
+    values.update(OmegaConf.to_container(cfg.trainer.args, resolve=True))
+    values.update(OmegaConf.to_container(cfg.objective.args, resolve=True) or {})
+    if cfg.deepspeed.config is not None:
+        values["deepspeed"] = OmegaConf.to_container(cfg.deepspeed.config, resolve=True)
+    values.update(
+        output_dir=str(ctx.path(stage, "trainer")),
+        seed=int(cfg.seed),
+        data_seed=int(cfg.seed),
+        report_to=["wandb"] if ctx.tracker.active else [],
+        run_name=ctx.tracker.run_name,
+        max_length=int(cfg.data.max_length),
+        disable_tqdm=False,
+    )
+    values.update(overrides)
+    values = {k: v for k, v in values.items() if v is not None}
+    try:
+        return config_cls(**values)
+    except TypeError as err:
+        raise TypeError(f"trainer.args / objective.args do not fit {config_cls.__name__}: {err}") from err

@@ -1,0 +1,124 @@
+"""One run, as a list of steps: data -> tokenizer -> objective (train) -> evaluation -> outputs.
+
+    python -m genrm_exp                         # the defaults (see conf/config.yaml)
+    python -m genrm_exp model=tiny_random trainer=debug
+
+Each step communicates through the run folder: config.yaml, data.json (what loading kept and
+dropped), predictions/<set>.jsonl, metrics.json. Returns the held-out accuracy for sweepers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from genrm_exp.data.budget import Budget, TruncationCounter, fit_pair_text
+from genrm_exp.data.loaders import load_pairs
+from genrm_exp.data.splits import split_heldout
+
+# Re-encoding cut text can shift a count by a token or two at each cut.
+TEMPLATE_MARGIN = 8
+
+
+def _spec(node) -> dict[str, Any]:
+    return OmegaConf.to_container(node, resolve=True)
+
+
+def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
+    """Training pairs, evaluation sets by name, and a report of what loading kept and skipped."""
+    report: dict[str, Any] = {}
+    train, rep = load_pairs(_spec(cfg.data.train), on_bad_row=cfg.data.on_bad_row)
+    report["train"] = rep.__dict__
+    eval_sets: dict[str, list] = {}
+    if cfg.data.test is not None:
+        heldout, rep = load_pairs(_spec(cfg.data.test), on_bad_row=cfg.data.on_bad_row)
+        report["heldout"] = rep.__dict__
+    else:
+        train, heldout = split_heldout(train, float(cfg.data.heldout_fraction), int(cfg.seed))
+    if cfg.data.max_train_pairs is not None:
+        train = train[: int(cfg.data.max_train_pairs)]
+    if cfg.eval.heldout and heldout:
+        eval_sets["heldout"] = heldout
+    for name, spec in cfg.eval.sets.items():
+        eval_sets[name], rep = load_pairs(_spec(spec), on_bad_row=cfg.data.on_bad_row)
+        report[name] = rep.__dict__
+    if cfg.eval.max_pairs_per_set is not None:
+        eval_sets = {k: v[: int(cfg.eval.max_pairs_per_set)] for k, v in eval_sets.items()}
+    report["sizes"] = {"train": len(train), **{k: len(v) for k, v in eval_sets.items()}}
+    return train, eval_sets, report
+
+
+def fit_to_budget(pairs: list, tokenizer, cfg) -> tuple[list, dict[str, int]]:
+    """Truncate (or, with data.truncation=drop, drop) pairs whose formatted sequence would exceed
+    data.max_length; the chat template's own tokens come off the budget first."""
+    empty = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
+    overhead = len(tokenizer.apply_chat_template(empty, tokenize=True, return_dict=False)) + TEMPLATE_MARGIN
+    budget = Budget(int(cfg.data.max_length), str(cfg.data.truncation))
+    counter = TruncationCounter()
+    kept = []
+    for pair in pairs:
+        fitted, result = fit_pair_text(tokenizer, pair, budget, int(cfg.objective.responses_per_sequence), overhead)
+        counter.add(result)
+        if fitted is not None:
+            kept.append(fitted)
+    return kept, counter.to_dict()
+
+
+def run(cfg, run_dir: Path, overrides: list[str]) -> float:
+    from genrm_exp.context import RunContext
+    from genrm_exp.evaluation import evaluate, write_json_atomic
+    from genrm_exp.modeling import load_tokenizer
+    from genrm_exp.objectives import build
+    from genrm_exp.report_table import print_metrics
+    from genrm_exp.tracking import Tracker, run_name_from
+
+    started = time.time()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    tracker = Tracker.start(cfg, run_dir, run_name_from(cfg, overrides))
+    exit_code = 1
+    try:
+        train, eval_sets, data_report = load_data(cfg)
+        tokenizer = load_tokenizer(cfg.model, cache=cfg.paths.cache)
+        train, data_report["truncated_train"] = fit_to_budget(train, tokenizer, cfg)
+        data_report["truncated_eval"] = {}
+        for name in list(eval_sets):
+            eval_sets[name], data_report["truncated_eval"][name] = fit_to_budget(eval_sets[name], tokenizer, cfg)
+        (run_dir / "data.json").write_text(json.dumps(data_report, indent=2, default=str))
+        ctx = RunContext(cfg, run_dir, tokenizer, train, eval_sets, tracker, data_report)
+        t_train = time.time()
+        judge = build(cfg.objective.name, ctx)
+        t_eval = time.time()
+        results = evaluate(judge, eval_sets, run_dir, bootstrap_samples=int(cfg.eval.bootstrap_samples), seed=int(cfg.seed), tracker=tracker)
+        results["_run"] = {
+            "objective": cfg.objective.name,
+            "model": cfg.model.name,
+            "run_name": tracker.run_name,
+            "train_pairs": len(train),
+            "seconds_total": round(time.time() - started, 1),
+            "seconds_train": round(t_eval - t_train, 1),
+            "seconds_eval": round(time.time() - t_eval, 1),
+        }
+        write_json_atomic(run_dir / "metrics.json", results)
+        tracker.summary(_flat(results))
+        print_metrics(results, title=f"{tracker.run_name}  ({run_dir})")
+        exit_code = 0
+        heldout = results.get("heldout")
+        return float(heldout["accuracy"]) if heldout else float("nan")
+    finally:
+        tracker.finish(exit_code)
+
+
+def _flat(results: dict) -> dict:
+    out = {}
+    for name, entry in results.items():
+        for key, value in entry.items():
+            if isinstance(value, (int, float, str, bool)):
+                out[f"{name}/{key}"] = value
+            elif key == "sections" and isinstance(value, dict):
+                out.update({f"{name}/{k}": v for k, v in value.items()})
+    return out

@@ -1,0 +1,117 @@
+"""Tables and charts from run folders.
+
+    python -m genrm_exp.report outputs/multirun/2026-11-26_10-00-00 [more run or multirun dirs]
+
+Finds every run (a folder with config.yaml) below the given folders, and writes report.md
+(methods x evaluation sets, accuracy with 95% intervals, RewardBench sections, cost) and
+report.png (accuracy per set with the intervals as error bars) into the first folder, or --out.
+A run without metrics.json is listed as failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from genrm_exp.report_table import cell, rewardbench_cell
+
+
+def find_runs(roots: list[Path]) -> list[dict]:
+    runs = []
+    for root in roots:
+        for config in sorted(root.rglob("config.yaml")):
+            if ".hydra" in config.parts or "wandb" in config.parts:
+                continue
+            folder = config.parent
+            metrics_file = folder / "metrics.json"
+            metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
+            name = (metrics or {}).get("_run", {}).get("run_name") or folder.name
+            runs.append({"dir": folder, "name": name, "metrics": metrics})
+    return runs
+
+
+def set_names(runs: list[dict]) -> list[str]:
+    names: list[str] = []
+    for run in runs:
+        for key in run["metrics"] or {}:
+            if not key.startswith("_") and key != "rewardbench" and key not in names:
+                names.append(key)
+    return names
+
+
+def markdown(runs: list[dict]) -> str:
+    sets = set_names(runs)
+    lines = ["# genrm-exp report", "", "Accuracy in % with 95% bootstrap intervals; a tie or invalid verdict counts 0.5.", ""]
+    header = ["run", *sets, "RewardBench", "train s", "total s"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for run in runs:
+        m = run["metrics"]
+        if m is None:
+            lines.append("| " + " | ".join([run["name"], *(["FAILED"] * (len(header) - 1))]) + " |")
+            continue
+        cost = m.get("_run", {})
+        row = [run["name"], *(cell(m.get(s)) for s in sets), rewardbench_cell(m.get("rewardbench")),
+               str(cost.get("seconds_train", "-")), str(cost.get("seconds_total", "-"))]
+        lines.append("| " + " | ".join(row) + " |")
+    sections = [(r["name"], r["metrics"]["rewardbench"]) for r in runs if r["metrics"] and "rewardbench" in r["metrics"]]
+    if sections:
+        names = sorted({s for _, rb in sections for s in rb["sections"]})
+        lines += ["", "## RewardBench sections", "", "| run | " + " | ".join(names) + " | missing |", "|" + "---|" * (len(names) + 2)]
+        for name, rb in sections:
+            vals = [f"{100 * rb['sections'][s]:.1f}" if s in rb["sections"] else "-" for s in names]
+            lines.append(f"| {name} | " + " | ".join(vals) + f" | {', '.join(rb['missing_sections']) or '-'} |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(runs: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ok = [r for r in runs if r["metrics"]]
+    sets = set_names(ok)
+    if not ok or not sets:
+        return
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(sets) * max(1, len(ok)) / 2), 4))
+    width = 0.8 / len(ok)
+    x = np.arange(len(sets))
+    for i, run in enumerate(ok):
+        acc = np.array([run["metrics"].get(s, {}).get("accuracy", np.nan) for s in sets], dtype=float) * 100
+        ci = [run["metrics"].get(s, {}).get("ci95", [np.nan, np.nan]) for s in sets]
+        err = np.array([[a - 100 * c[0], 100 * c[1] - a] for a, c in zip(acc, ci)]).T
+        ax.bar(x + i * width, acc, width, yerr=err, capsize=2, label=run["name"][:40])
+    ax.axhline(50, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(x + width * (len(ok) - 1) / 2, sets, rotation=30, ha="right")
+    ax.set_ylabel("accuracy % (95% CI)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m genrm_exp.report", description=__doc__.split("\n")[0])
+    parser.add_argument("dirs", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, default=None, help="folder for report.md and report.png")
+    args = parser.parse_args(argv)
+    for d in args.dirs:
+        if not d.is_dir():
+            parser.error(f"{d} is not a folder")
+    runs = find_runs(args.dirs)
+    if not runs:
+        parser.error(f"no run folders (with config.yaml) under {', '.join(map(str, args.dirs))}")
+    out = args.out or args.dirs[0]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.md").write_text(markdown(runs))
+    chart(runs, out / "report.png")
+    print((out / "report.md").read_text())
+    print(f"wrote {out / 'report.md'} and {out / 'report.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
