@@ -1,0 +1,55 @@
+"""Held-out split and STaR parts: deterministic, disjoint, independent of input order."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from genrm_exp.data.schema import Message, Pair
+from genrm_exp.data.splits import split_heldout, thirds
+
+
+def make_pairs(n: int) -> list[Pair]:
+    return [Pair(f"s:{i}", (Message("user", f"q{i}"),), "a", "b", "s", "s") for i in range(n)]
+
+
+def ids(pairs) -> list[str]:
+    return [p.id for p in pairs]
+
+
+def test_heldout_is_deterministic_disjoint_and_order_free():
+    pairs = make_pairs(101)
+    train, heldout = split_heldout(pairs, 0.1, seed=3)
+    assert len(heldout) == 10 and len(train) == 91  # floor(0.1 * 101 + 0.5) = 10
+    assert set(ids(train)).isdisjoint(ids(heldout)) and set(ids(train)) | set(ids(heldout)) == set(ids(pairs))
+    assert ids(heldout) == sorted(ids(heldout), key=lambda i: int(i[2:]))  # kept in input order
+    shuffled = random.Random(0).sample(pairs, len(pairs))
+    assert set(ids(split_heldout(shuffled, 0.1, seed=3)[1])) == set(ids(heldout))
+    assert split_heldout(pairs, 0.1, seed=3) == (train, heldout)
+    assert set(ids(split_heldout(pairs, 0.1, seed=4)[1])) != set(ids(heldout))
+
+
+def test_heldout_rounds_half_up_and_covers_the_ends():
+    assert len(split_heldout(make_pairs(5), 0.5, seed=0)[1]) == 3  # 2.5 -> 3
+    assert split_heldout(make_pairs(4), 0.0, seed=0)[1] == []
+    assert split_heldout(make_pairs(4), 1.0, seed=0)[0] == []
+
+
+def test_thirds_are_equal_fresh_and_order_free():
+    pairs = make_pairs(100)
+    parts = thirds(pairs, n_parts=3, seed=1)
+    assert [len(p) for p in parts] == [33, 33, 33]  # 100 // 3; the last-ranked pair is left out
+    flat = [i for part in parts for i in ids(part)]
+    assert len(set(flat)) == 99
+    shuffled = random.Random(1).sample(pairs, len(pairs))
+    assert [set(ids(p)) for p in thirds(shuffled, 3, seed=1)] == [set(ids(p)) for p in parts]
+
+
+def test_split_errors():
+    with pytest.raises(ValueError, match="unique"):
+        split_heldout(make_pairs(3) + make_pairs(1), 0.5, seed=0)
+    with pytest.raises(ValueError, match=r"fraction is 1.5 \(expected a number in \[0, 1\]\)"):
+        split_heldout(make_pairs(3), 1.5, seed=0)
+    with pytest.raises(ValueError, match=r"n_parts is 0 \(expected a positive integer\)"):
+        thirds(make_pairs(3), 0, seed=0)
