@@ -98,6 +98,7 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
             "objective": cfg.objective.name,
             "model": cfg.model.name,
             "run_name": tracker.run_name,
+            "overrides": list(overrides),
             "train_pairs": len(train),
             "seconds_total": round(time.time() - started, 1),
             "seconds_train": round(t_eval - t_train, 1),

@@ -26,9 +26,19 @@ def find_runs(roots: list[Path]) -> list[dict]:
             folder = config.parent
             metrics_file = folder / "metrics.json"
             metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
-            name = (metrics or {}).get("_run", {}).get("run_name") or folder.name
-            runs.append({"dir": folder, "name": name, "metrics": metrics})
+            info = (metrics or {}).get("_run", {})
+            runs.append({"dir": folder, "name": info.get("run_name") or folder.name, "metrics": metrics,
+                         "objective": info.get("objective", ""), "overrides": info.get("overrides")})
     return runs
+
+
+def short_names(runs: list[dict]) -> None:
+    """Label runs by their objective and the overrides that differ between them (a sweep's axes)."""
+    known = [r for r in runs if r["overrides"] is not None]
+    common = set.intersection(*(set(r["overrides"]) for r in known)) if len(known) > 1 else set()
+    for run in known:
+        hidden = common | {o for o in run["overrides"] if o.startswith(("hydra.", "paths."))}
+        run["name"] = ",".join([run["objective"], *(o for o in run["overrides"] if o not in hidden)])
 
 
 def set_names(runs: list[dict]) -> list[str]:
@@ -104,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = find_runs(args.dirs)
     if not runs:
         parser.error(f"no run folders (with config.yaml) under {', '.join(map(str, args.dirs))}")
+    short_names(runs)
     out = args.out or args.dirs[0]
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.md").write_text(markdown(runs))

@@ -38,7 +38,7 @@ def compose(overrides: list[str], tmp_path: Path | None = None):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    extra = [f"paths.outputs={tmp_path}"] if tmp_path else []
+    extra = [f"paths.root={REPO}"] + ([f"paths.outputs={tmp_path}"] if tmp_path else [])
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return hydra_compose(config_name="config", overrides=[*overrides, *extra], return_hydra_config=False)
 
@@ -56,3 +56,34 @@ def tokenizer():
 
     cfg = compose(["model=tiny_random"])
     return load_tokenizer(cfg.model, cache=CACHE)
+
+
+def make_ctx(overrides: list[str], tmp_path: Path):
+    """A RunContext as the pipeline builds it (data loaded and fitted to the budget), W&B off."""
+    from genrm_exp.context import RunContext
+    from genrm_exp.modeling import load_tokenizer
+    from genrm_exp.pipeline import fit_to_budget, load_data
+    from genrm_exp.tracking import Tracker
+
+    cfg = compose([*TINY, "logger=none", *overrides], tmp_path)
+    tok = load_tokenizer(cfg.model, cache=CACHE)
+    train, eval_sets, report = load_data(cfg)
+    train, _ = fit_to_budget(train, tok, cfg)
+    eval_sets = {k: fit_to_budget(v, tok, cfg)[0] for k, v in eval_sets.items()}
+    return RunContext(cfg, tmp_path / "run", tok, train, eval_sets, Tracker(None, "test"), report)
+
+
+def assert_all_trainable_changed(trainer) -> None:
+    """Train, then check every trainable parameter moved (TRL's own test pattern)."""
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
+    assert before, "no trainable parameters"
+    trainer.train()
+    after = dict(trainer.model.named_parameters())
+    unchanged = [n for n, p in before.items() if torch_equal(p, after[n])]
+    assert not unchanged, f"parameters did not change: {unchanged[:5]}"
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b.detach()))

@@ -28,16 +28,21 @@ def preference_rows(pairs) -> Dataset:
     )
 
 
-def build(ctx) -> RewardJudge:
+def make_trainer(ctx) -> RewardTrainer:
     cfg = ctx.cfg
     model = load_model(cfg.model, ctx.tokenizer, head="reward", cache=cfg.paths.cache)
-    trainer = RewardTrainer(
+    return RewardTrainer(
         model=model,
         args=trl_config(RewardConfig, ctx),
         train_dataset=preference_rows(ctx.train),
         processing_class=ctx.tokenizer,
         peft_config=lora_config(cfg.peft, cfg.model.lora_targets, head="reward"),
     )
+
+
+def build(ctx) -> RewardJudge:
+    cfg = ctx.cfg
+    trainer = make_trainer(ctx)
     trainer.train()
     trainer.save_model(str(ctx.path("checkpoint")))
     return RewardJudge(trainer.model, ctx.tokenizer, batch_size=int(cfg.eval.batch_size), max_length=int(cfg.data.max_length))

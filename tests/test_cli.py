@@ -1,0 +1,59 @@
+"""The command line as a user types it: a run end to end, clear failures, a sweep and its report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, TINY
+
+ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL_ERROR": "0"}
+
+
+def genrm(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "genrm_exp", *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600)
+
+
+def test_run_end_to_end_writes_every_output(tmp_path):
+    out = genrm(*TINY, f"paths.outputs={tmp_path}", "hydra.run.dir=" + str(tmp_path / "run"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = tmp_path / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    for name in ("heldout", "llmbar-natural", "llmbar-adver-manual"):
+        assert set(metrics[name]) >= {"accuracy", "ci95", "n"}
+        assert metrics[name]["n"] == 6
+        lines = (run / "predictions" / f"{name}.jsonl").read_text().splitlines()
+        assert len(lines) == 6 and "score" in json.loads(lines[0])
+    assert metrics["rewardbench"]["partial"] is True and "Chat Hard" in metrics["rewardbench"]["sections"]
+    assert (run / "config.yaml").is_file() and (run / "data.json").is_file()
+    assert list((run / "wandb").glob("offline-run-*/run-*.wandb")), "no offline W&B run"
+    assert "RewardBench" in out.stdout and "heldout" in out.stdout
+
+
+def test_misspelt_override_exits_nonzero_with_hydra_message(tmp_path):
+    out = genrm(*TINY, "trainer.args.lerning_rate=1", f"paths.outputs={tmp_path}")
+    assert out.returncode != 0
+    assert "lerning_rate" in out.stderr and "not in struct" in out.stderr
+
+
+def test_broken_data_file_names_file_line_and_key(tmp_path):
+    bad = tmp_path / "pairs.jsonl"
+    bad.write_text('{"prompt": "p", "chosen": "a", "rejected": "b"}\n{"prompt": "q", "chosen": "c"}\n')
+    out = genrm(*TINY, "data=local", f"data.train.path={bad}", f"paths.outputs={tmp_path}")
+    assert out.returncode != 0
+    assert "pairs.jsonl line 2" in out.stderr and "'rejected'" in out.stderr
+
+
+def test_sweep_then_report(tmp_path):
+    sweep = tmp_path / "sweep"
+    out = genrm("-m", *TINY, "peft=none,lora", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert len(list(sweep.glob("*/metrics.json"))) == 2
+    rep = subprocess.run([sys.executable, "-m", "genrm_exp.report", str(sweep)], env=ENV, capture_output=True, text=True, timeout=300)
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    text = (sweep / "report.md").read_text()
+    assert "peft=none" in text and "peft=lora" in text and "llmbar-natural" in text
+    assert (sweep / "report.png").stat().st_size > 1000
