@@ -42,10 +42,37 @@ def set_metrics(records: Sequence[dict], *, bootstrap_samples: int, seed: int) -
         out["ece"] = metrics.expected_calibration_error(probs)
     if any("invalid" in r for r in records):
         out["invalid"] = sum(int(r["invalid"]) for r in records)
+    out.update(judge_metrics(records))
     return out
 
 
-def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, bootstrap_samples: int, seed: int, tracker=None) -> dict:
+def judge_metrics(records: Sequence[dict]) -> dict:
+    """Extras of generative and pairwise judges (genrm_exp.judging records): the invalid-verdict
+    rate, the A-rate (share of valid verdicts naming the response shown first), position
+    consistency (pairs judged in both orders), maj@1 next to the maj@k accuracy, mean verdict mass."""
+    out: dict = {}
+    n_verdicts = sum(int(r.get("n_verdicts", 0)) for r in records)
+    if n_verdicts:
+        out["invalid_rate"] = sum(int(r["invalid"]) for r in records) / n_verdicts
+    shown = [v for r in records for v in r.get("verdicts_shown", [])]
+    if shown:
+        out["a_rate"] = metrics.a_rate(shown)
+    both = [tuple(r["order_verdicts"]) for r in records if len(r.get("order_verdicts", [])) == 2]
+    if both:
+        out["position_consistency"] = metrics.position_consistency(both)
+    if records and all("score_maj1" in r for r in records):
+        out["k"] = max(int(r["n_verdicts"]) // len(r["orders"]) for r in records)
+        out["accuracy_maj1"] = metrics.pair_accuracy([r["score_maj1"] for r in records])
+    mass = [m for r in records for m in r.get("verdict_mass", [])]
+    if mass:
+        out["verdict_mass"] = sum(mass) / len(mass)
+    return out
+
+
+def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, bootstrap_samples: int, seed: int, tracker=None,
+             model_name: str | None = None) -> dict:
+    """Also writes rewardbench_results.json (RewardBench's per-subset JSON shape, for its tooling)
+    when RewardBench subsets were evaluated; `model_name` goes into it (default: the run folder's name)."""
     results: dict[str, dict] = {}
     subset_acc: dict[str, float] = {}
     for name, pairs in eval_sets.items():
@@ -60,4 +87,7 @@ def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, b
     if subset_acc:
         acc = {s: metrics.pair_accuracy(v) for s, v in subset_acc.items()}
         results["rewardbench"] = rewardbench.section_scores(acc)
+        model_type = getattr(judge, "rewardbench_model_type", "Seq. Classifier")  # set by generative judges
+        write_json_atomic(run_dir / "rewardbench_results.json",
+                          rewardbench.to_rewardbench_json(model_name or run_dir.name, acc, model_type=model_type))
     return results

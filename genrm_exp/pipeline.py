@@ -54,9 +54,15 @@ def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
 
 def fit_to_budget(pairs: list, tokenizer, cfg) -> tuple[list, dict[str, int]]:
     """Truncate (or, with data.truncation=drop, drop) pairs whose formatted sequence would exceed
-    data.max_length; the chat template's own tokens come off the budget first."""
-    empty = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
-    overhead = len(tokenizer.apply_chat_template(empty, tokenize=True, return_dict=False)) + TEMPLATE_MARGIN
+    data.max_length; the chat template's own tokens come off the budget first, and for objectives
+    that read pairs through the judge prompt (objective.uses_judge_prompt) the judge's too."""
+    if cfg.objective.get("uses_judge_prompt", False):  # absent for objectives that never show a judge prompt
+        from genrm_exp.prompts import judge_overhead
+
+        overhead = judge_overhead(tokenizer, cfg.judge) + TEMPLATE_MARGIN
+    else:
+        empty = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
+        overhead = len(tokenizer.apply_chat_template(empty, tokenize=True, return_dict=False)) + TEMPLATE_MARGIN
     budget = Budget(int(cfg.data.max_length), str(cfg.data.truncation))
     counter = TruncationCounter()
     kept = []

@@ -10,6 +10,9 @@ import importlib
 # name -> "module:function"; the function takes a RunContext and returns a Judge.
 OBJECTIVES = {
     "bt": "genrm_exp.objectives.bt:build",
+    "zero_shot": "genrm_exp.objectives.zero_shot:build",
+    "genrm": "genrm_exp.objectives.genrm:build",
+    "pair_rm": "genrm_exp.objectives.pair_rm:build",
 }
 
 

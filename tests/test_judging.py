@@ -1,0 +1,118 @@
+"""Judges: order handling, direct scoring against a hand computation from the logits, majority vote
+and ties, and an "always A" judge that must come out at chance with no position consistency."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import CACHE, compose
+from omegaconf import OmegaConf
+from test_generation import ALWAYS_A, scripted_lm
+
+from genrm_exp.data.schema import Message, Pair
+from genrm_exp.evaluation import set_metrics
+from genrm_exp.generation import Generator
+from genrm_exp.judging import CoTJudge, DirectJudge, order_for, records_from_probs, records_from_texts, render_pair
+from genrm_exp.modeling import load_model
+from genrm_exp.prompts import encode_for_verdict
+
+
+def _pair(i: int, prompt: str = "Which is better?") -> Pair:
+    return Pair(f"t:{i}", (Message("user", f"{prompt} #{i}"),), f"good answer {i}", f"bad {i}", "test", "test")
+
+
+def _judge_cfg(style="direct", **over):
+    return OmegaConf.merge(compose([f"judge={style}"]).judge, over)
+
+
+def _balanced(seed: int, n: int = 20) -> list[Pair]:
+    """n pairs of which exactly half are shown swapped under order=random with this seed."""
+    swapped, straight = [], []
+    i = 0
+    while len(swapped) < n // 2 or len(straight) < n // 2:
+        p = _pair(i)
+        (swapped if order_for(p.id, seed, "random")[0] else straight).append(p)
+        i += 1
+    return swapped[: n // 2] + straight[: n // 2]
+
+
+def test_order_for():
+    assert order_for("x", 0, "fixed") == [False]
+    assert order_for("x", 0, "both") == [False, True]
+    draws = [order_for(f"id{i}", 3, "random")[0] for i in range(2000)]
+    assert draws == [order_for(f"id{i}", 3, "random")[0] for i in range(2000)]  # seeded per pair
+    assert 900 < sum(draws) < 1100
+    assert draws != [order_for(f"id{i}", 4, "random")[0] for i in range(2000)]
+    with pytest.raises(ValueError, match="judge.order='sometimes'"):
+        order_for("x", 0, "sometimes")
+
+
+def test_records_from_probs_map_orders_back_and_average():
+    pairs = [_pair(0), _pair(1)]
+    recs = records_from_probs(pairs, [[False, True], [True]], [[0.8, 0.6], [0.7]])
+    assert recs[0]["p_chosen"] == pytest.approx((0.8 + 0.4) / 2) and recs[0]["score"] == 1.0
+    assert recs[0]["orders"] == ["AB", "BA"] and recs[0]["verdicts_shown"] == ["A", "A"]
+    assert recs[0]["order_verdicts"] == ["A", "B"]  # in stored order: the swapped view preferred the rejected one
+    assert recs[1]["p_chosen"] == pytest.approx(0.3) and recs[1]["verdict"] == "B" and recs[1]["correct"] is False
+
+
+def test_majority_vote_ties_and_invalid_verdicts():
+    pairs = [_pair(i) for i in range(4)]
+    texts = [
+        [["Because... [[A]]", "No. [[B]]", "[[A]] then [[A]]"]],  # 2 A : 1 B -> chosen wins
+        [["[[A]]", "[[B]]"]],  # tie -> 0.5
+        [["no verdict", "[[a]]"]],  # nothing valid -> invalid, 0.5
+        [["[[A]]", "x"], ["[[A]]", "[[A]]"]],  # both orders: A shown first, then swapped (A = rejected)
+    ]
+    recs = records_from_texts(pairs, [[False], [False], [True], [False, True]], texts)
+    assert recs[0]["votes"] == {"counts_a": 2, "counts_b": 1, "invalid": 0, "winner": "A", "prob_a": pytest.approx(2 / 3)}
+    assert (recs[0]["score"], recs[0]["score_maj1"], recs[0]["p_chosen"]) == (1.0, 1.0, pytest.approx(2 / 3))
+    assert (recs[1]["verdict"], recs[1]["score"], recs[1]["p_chosen"]) == ("tie", 0.5, 0.5)
+    assert (recs[2]["verdict"], recs[2]["score"], recs[2]["invalid"], recs[2]["p_chosen"]) == ("invalid", 0.5, 2, 0.5)
+    assert recs[3]["verdicts"] == ["A", "invalid", "B", "B"] and recs[3]["order_verdicts"] == ["A", "B"]
+    assert recs[3]["votes"]["winner"] == "B" and recs[3]["score"] == 0.0 and recs[3]["texts"] == texts[3]
+    m = set_metrics(recs, bootstrap_samples=50, seed=0)
+    assert m["invalid"] == 3 and m["invalid_rate"] == pytest.approx(3 / 11)
+    assert m["accuracy_maj1"] == pytest.approx((1 + 1 + 0.5 + 1) / 4) and m["accuracy"] == pytest.approx(0.5)
+    assert m["position_consistency"] == 0.0
+
+
+def test_direct_scoring_equals_a_hand_computation_from_the_logits(tokenizer):
+    torch.manual_seed(1)
+    model = load_model(compose(["model=tiny_random"]).model, tokenizer, head="causal_lm", cache=CACHE)
+    cfg = _judge_cfg(order="both", batch_size=3)
+    pairs = [_pair(0), _pair(1, "A much longer question, so that the batch needs padding on the left side?")]
+    recs = DirectJudge(model, tokenizer, cfg, seed=0).predict(pairs, "t")
+    for pair, rec in zip(pairs, recs):
+        for swapped, p_a, mass in zip((False, True), rec["p_a_shown"], rec["verdict_mass"]):
+            enc = encode_for_verdict(tokenizer, render_pair(tokenizer, cfg, pair, swapped, open_verdict=True))
+            with torch.no_grad():
+                logits = model(input_ids=torch.tensor([enc.context_ids])).logits[0, -1]
+            pa, pb = torch.softmax(logits, -1)[[enc.token_a, enc.token_b]].tolist()
+            assert p_a == pytest.approx(pa / (pa + pb), abs=1e-5)
+            assert mass == pytest.approx(pa + pb, rel=1e-4)
+        assert rec["p_chosen"] == pytest.approx((rec["p_a_shown"][0] + 1 - rec["p_a_shown"][1]) / 2)
+
+
+@pytest.fixture(scope="module")
+def always_a(tokenizer):
+    return scripted_lm(tokenizer, *ALWAYS_A)
+
+
+@pytest.mark.parametrize("style", ["direct", "cot"])
+def test_an_always_a_judge_is_at_chance_and_never_position_consistent(tokenizer, always_a, style):
+    def judge(order):
+        cfg = _judge_cfg(style, order=order, k=3, temperature=1.0, max_new_tokens=6, batch_size=8)
+        if style == "direct":
+            return DirectJudge(always_a, tokenizer, cfg, seed=5)
+        return CoTJudge(Generator(always_a, tokenizer, batch_size=8), tokenizer, cfg, seed=5)
+
+    pairs = _balanced(seed=5)
+    recs = judge("random").predict(pairs, "t")
+    assert sorted(r["orders"][0] for r in recs) == ["AB"] * 10 + ["BA"] * 10
+    m = set_metrics(recs, bootstrap_samples=50, seed=0)
+    assert m["accuracy"] == 0.5 and m["a_rate"] == 1.0
+    fixed = set_metrics(judge("fixed").predict(pairs, "t"), bootstrap_samples=50, seed=0)
+    assert fixed["accuracy"] == 1.0  # the chosen response is always A: position bias looks like skill
+    both = set_metrics(judge("both").predict(pairs, "t"), bootstrap_samples=50, seed=0)
+    assert both["accuracy"] == 0.5 and both["position_consistency"] == 0.0 and both["a_rate"] == 1.0
