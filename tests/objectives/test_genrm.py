@@ -1,0 +1,61 @@
+"""GenRM (verdict-token SFT): labels cover the verdict token alone, A/B labels are balanced, a step
+moves every trainable parameter, and the trained judge scores the very token it was trained on."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import assert_all_trainable_changed, make_ctx
+
+from genrm_exp.judging import render_pair
+from genrm_exp.objectives import genrm
+from genrm_exp.prompts import encode_for_verdict
+
+
+@pytest.mark.parametrize("orders", ["alternate", "both"])
+def test_labels_mask_everything_but_the_verdict(tmp_path, orders):
+    ctx = make_ctx(["objective=genrm", f"objective.train_orders={orders}"], tmp_path)
+    trainer = genrm.make_trainer(ctx)
+    rows = trainer.train_dataset
+    swaps = [s for ss in genrm.train_orders(ctx.train, 0, orders) for s in ss]
+    pairs = [p for p in ctx.train for _ in range(2 if orders == "both" else 1)]
+    assert len(rows) == len(pairs) == len(swaps)
+    verdicts = []
+    for row, pair, swapped in zip(rows, pairs, swaps):
+        enc = encode_for_verdict(ctx.tokenizer, render_pair(ctx.tokenizer, ctx.cfg.judge, pair, swapped, open_verdict=True))
+        labels = row["labels"]
+        assert all(label == -100 for label in labels[:-1]), "only the verdict token may carry loss"
+        assert labels[-1] == row["input_ids"][-1] == (enc.token_b if swapped else enc.token_a)
+        assert row["input_ids"][:-1] == enc.context_ids
+        verdicts.append(ctx.tokenizer.decode([labels[-1]]))
+    assert verdicts.count("A") == verdicts.count("B") == len(verdicts) // 2
+
+
+def test_alternate_orders_swap_exactly_half_by_a_seeded_hash(tmp_path):
+    ctx = make_ctx(["objective=genrm"], tmp_path)
+    flags = [ss[0] for ss in genrm.train_orders(ctx.train, 0, "alternate")]
+    assert sum(flags) == len(flags) // 2
+    assert flags != [ss[0] for ss in genrm.train_orders(ctx.train, 1, "alternate")]
+    with pytest.raises(ValueError, match="objective.train_orders='random'"):
+        genrm.train_orders(ctx.train, 0, "random")
+
+
+@pytest.mark.parametrize("peft", ["none", "lora"])
+def test_genrm_step_changes_every_trainable_parameter(tmp_path, peft):
+    ctx = make_ctx(["objective=genrm", f"peft={peft}"], tmp_path)
+    assert_all_trainable_changed(genrm.make_trainer(ctx))
+
+
+def test_genrm_builds_a_direct_judge_and_saves_its_checkpoint(tmp_path):
+    ctx = make_ctx(["objective=genrm"], tmp_path)
+    judge = genrm.build(ctx)
+    pairs = ctx.eval_sets["heldout"]
+    records = judge.predict(pairs, "heldout")
+    assert [r["id"] for r in records] == [p.id for p in pairs]
+    assert all(0.0 <= r["p_chosen"] <= 1.0 and r["invalid"] == 0 for r in records)
+    assert (ctx.run_dir / "checkpoint" / "adapter_config.json").is_file()
+
+
+def test_genrm_refuses_a_cot_judge(tmp_path):
+    ctx = make_ctx(["objective=genrm", "judge=cot"], tmp_path)
+    with pytest.raises(ValueError, match="needs judge=direct"):
+        genrm.make_trainer(ctx)

@@ -1,0 +1,60 @@
+"""Zero-shot judging end to end on tiny_random: chain of thought with k=2 in both orders through the
+command line (predictions, judge metrics, RewardBench JSON), and direct scoring through build()."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import REPO, TINY, compose, make_ctx
+
+from genrm_exp.judging import DirectJudge
+from genrm_exp.objectives import zero_shot
+
+ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL_ERROR": "0"}
+
+
+def test_cot_evaluation_end_to_end_with_k_2(tmp_path):
+    run = tmp_path / "run"
+    args = [*TINY, "objective=zero_shot", "judge=cot", "judge.k=2", "judge.max_new_tokens=8", "judge.order=both",
+            "eval.max_pairs_per_set=3", f"paths.outputs={tmp_path}", f"hydra.run.dir={run}"]
+    out = subprocess.run([sys.executable, "-m", "genrm_exp", *args], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    for name in ("heldout", "llmbar-natural"):
+        m = metrics[name]
+        assert m["n"] == 3 and m["k"] == 2
+        assert {"accuracy", "accuracy_maj1", "invalid", "invalid_rate", "position_consistency", "ece"} <= set(m)
+        records = [json.loads(line) for line in (run / "predictions" / f"{name}.jsonl").read_text().splitlines()]
+        for r in records:
+            assert r["orders"] == ["AB", "BA"] and [len(t) for t in r["texts"]] == [2, 2]
+            assert len(r["verdicts"]) == r["n_verdicts"] == 4
+            assert r["votes"]["counts_a"] + r["votes"]["counts_b"] + r["votes"]["invalid"] == 4
+            assert r["score"] in (0.0, 0.5, 1.0) and 0.0 <= r["p_chosen"] <= 1.0
+        assert m["invalid"] == sum(r["invalid"] for r in records)
+    rb = json.loads((run / "rewardbench_results.json").read_text())
+    assert rb["model"] == "tiny-random-llama" and rb["model_type"] == "Generative RM"
+    assert rb["llmbar-natural"] == pytest.approx(metrics["llmbar-natural"]["accuracy"])
+
+
+def test_direct_zero_shot_judge_without_training(tmp_path):
+    ctx = make_ctx(["objective=zero_shot"], tmp_path)
+    judge = zero_shot.build(ctx)
+    assert isinstance(judge, DirectJudge)
+    records = judge.predict(ctx.eval_sets["heldout"], "heldout")
+    assert len(records) == len(ctx.eval_sets["heldout"]) and all(len(r["orders"]) == 1 for r in records)
+    assert not (ctx.run_dir / "checkpoint").exists()
+
+
+def test_judge_dtype_auto_decodes_cot_in_float32_on_cpu():
+    model = compose(["model=smollm2_135m_instruct"]).model
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert zero_shot.judge_dtype(compose(["judge=cot"]).judge, model, cpu) == torch.float32
+    assert zero_shot.judge_dtype(compose(["judge=cot"]).judge, model, gpu) == torch.bfloat16
+    assert zero_shot.judge_dtype(compose(["judge=direct"]).judge, model, cpu) == torch.bfloat16
+    with pytest.raises(ValueError, match="judge.dtype='fp8'"):
+        zero_shot.judge_dtype(compose(["judge=direct", "judge.dtype=fp8"]).judge, model, cpu)
