@@ -10,6 +10,7 @@ from datasets import Dataset
 from trl import RewardConfig, RewardTrainer
 
 from genrm_exp.modeling import load_model, lora_config
+from genrm_exp.objectives.lengths import group_by_length
 from genrm_exp.objectives.trl_args import trl_config
 from genrm_exp.reward_scoring import RewardJudge
 
@@ -31,13 +32,14 @@ def preference_rows(pairs) -> Dataset:
 def make_trainer(ctx) -> RewardTrainer:
     cfg = ctx.cfg
     model = load_model(cfg.model, ctx.tokenizer, head="reward", cache=cfg.paths.cache)
-    return RewardTrainer(
+    trainer = RewardTrainer(
         model=model,
         args=trl_config(RewardConfig, ctx),
         train_dataset=preference_rows(ctx.train),
         processing_class=ctx.tokenizer,
         peft_config=lora_config(cfg.peft, cfg.model.lora_targets, head="reward"),
     )
+    return group_by_length(trainer)
 
 
 def build(ctx) -> RewardJudge:

@@ -1,0 +1,1 @@
+"""Speed benchmarks against stock TRL and stock transformers: `python -m bench --help`."""

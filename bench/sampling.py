@@ -1,0 +1,111 @@
+"""Rationale sampling: stock `generate` (num_return_sequences=k) against genrm-exp's Generator on the
+same judge prompts, and GenRM direct scoring against a Bradley-Terry forward per pair."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from bench.shapes import build_model, sync
+
+
+def copy_bandwidth(device: str) -> float:
+    """Measured device copy bandwidth in bytes/s (read + write), for the decode roofline."""
+    n = (1 << 30) if device == "cuda" else (1 << 26)
+    a = torch.empty(n, dtype=torch.uint8, device=device)
+    b = torch.empty_like(a)
+    for _ in range(3):
+        b.copy_(a)
+    sync(device)
+    t = time.perf_counter()
+    reps = 10
+    for _ in range(reps):
+        b.copy_(a)
+    sync(device)
+    return 2 * n * reps / (time.perf_counter() - t)
+
+
+def judge_prompts(tokenizer, texts: list[dict]) -> list[str]:
+    from omegaconf import OmegaConf
+
+    from genrm_exp.prompts import judge_messages, render_judge
+
+    judge = OmegaConf.load(_conf("judge", "cot.yaml"))
+    return [render_judge(tokenizer, judge_messages(judge, [{"role": "user", "content": t["prompt"]}], t["chosen"], t["rejected"]),
+                         open_verdict=False) for t in texts]
+
+
+def _conf(*parts: str) -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parents[1].joinpath("conf", *parts))
+
+
+def stock_generate(model, tokenizer, prompts: list[str], *, k: int, new_tokens: int, batch_prompts: int, device: str) -> int:
+    """Plain transformers: left-padded batches, num_return_sequences=k, sampling; returns tokens made."""
+    tokenizer.padding_side = "left"
+    made = 0
+    for i in range(0, len(prompts), batch_prompts):
+        enc = tokenizer(prompts[i : i + batch_prompts], return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        out = model.generate(**enc, do_sample=True, temperature=1.0, top_p=0.95, num_return_sequences=k,
+                             max_new_tokens=new_tokens, min_new_tokens=new_tokens, pad_token_id=tokenizer.pad_token_id)
+        made += (out.shape[1] - enc["input_ids"].shape[1]) * out.shape[0]
+    tokenizer.padding_side = "right"
+    return made
+
+
+def ours_generate(model, tokenizer, prompts: list[str], *, k: int, new_tokens: int, batch_prompts: int) -> int:
+    from genrm_exp.generation import Generator, SamplingParams
+
+    gen = Generator(model, tokenizer, batch_size=batch_prompts * k)
+    texts = gen.sample(prompts, SamplingParams(k=k, temperature=1.0, top_p=0.95, max_new_tokens=new_tokens, stop_at_verdict=False))
+    return sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for group in texts for t in group)
+
+
+def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, new_tokens: int, batch_prompts: int) -> list[dict]:
+    model = build_model(shape, tokenizer, head="causal_lm", device=device).eval()
+    prompts = judge_prompts(tokenizer, texts)
+    param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    roofline = batch_prompts * k * copy_bandwidth(device) / 2 / param_bytes  # one weight read per decode step
+    rows = []
+    for name, fn in (("stock generate", lambda ps: stock_generate(model, tokenizer, ps, k=k, new_tokens=new_tokens, batch_prompts=batch_prompts, device=device)),
+                     ("genrm-exp Generator", lambda ps: ours_generate(model, tokenizer, ps, k=k, new_tokens=new_tokens, batch_prompts=batch_prompts))):
+        with torch.inference_mode():
+            fn(prompts[:batch_prompts])  # warm up: the first generate call runs ~10x slower
+            sync(device)
+            t = time.perf_counter()
+            made = fn(prompts)
+            sync(device)
+        tps = made / (time.perf_counter() - t)
+        rows.append({"path": name, "tokens_per_s": tps, "roofline_share": tps / roofline, "batch": batch_prompts * k})
+    return rows
+
+
+def scoring(shape: str, tokenizer, texts: list[dict], *, device: str, batch: int) -> list[dict]:
+    """GenRM direct scoring (DirectJudge: one forward over the judge prompt, the verdict token's logits
+    only) against a BT reward model (RewardJudge: (prompt, chosen) and (prompt, rejected)), per pair."""
+    from omegaconf import OmegaConf
+
+    from genrm_exp.judging import DirectJudge
+    from genrm_exp.prompts import judge_messages, render_judge
+    from genrm_exp.reward_scoring import RewardJudge, chat_ids
+
+    judge_cfg = OmegaConf.load(_conf("judge", "direct.yaml"))
+    judge_cfg.batch_size = batch
+    msgs = [[{"role": "user", "content": t["prompt"]}] for t in texts]
+    judge_texts = [render_judge(tokenizer, judge_messages(judge_cfg, m, t["chosen"], t["rejected"]), open_verdict=True)
+                   for m, t in zip(msgs, texts)]
+    bt_seqs = [chat_ids(tokenizer, m, r, 4096) for m, t in zip(msgs, texts) for r in (t["chosen"], t["rejected"])]
+    direct = DirectJudge(build_model(shape, tokenizer, head="causal_lm", device=device), tokenizer, judge_cfg, seed=0)
+    bt = RewardJudge(build_model(shape, tokenizer, head="reward", device=device), tokenizer, batch_size=2 * batch, max_length=4096)
+    rows = []
+    for name, fn in (("BT forward (2 seqs/pair)", lambda: bt.rewards(bt_seqs)),
+                     ("GenRM direct (1 seq/pair)", lambda: direct.verdict_probs(judge_texts))):
+        fn()
+        sync(device)
+        t = time.perf_counter()
+        fn()
+        sync(device)
+        rows.append({"path": name, "pairs_per_s": len(texts) / (time.perf_counter() - t)})
+    return rows
