@@ -27,19 +27,23 @@ def copy_bandwidth(device: str) -> float:
 
 
 def judge_prompts(tokenizer, texts: list[dict]) -> list[str]:
-    from omegaconf import OmegaConf
 
     from genrm_exp.prompts import judge_messages, render_judge
 
-    judge = OmegaConf.load(_conf("judge", "cot.yaml"))
+    judge = judge_config("cot")
     return [render_judge(tokenizer, judge_messages(judge, [{"role": "user", "content": t["prompt"]}], t["chosen"], t["rejected"]),
                          open_verdict=False) for t in texts]
 
 
-def _conf(*parts: str) -> str:
+def judge_config(name: str):
+    """conf/judge/<name>.yaml composed by Hydra (judge configs inherit through defaults lists)."""
     from pathlib import Path
 
-    return str(Path(__file__).resolve().parents[1].joinpath("conf", *parts))
+    from hydra import compose, initialize_config_dir
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        return compose(config_name="config", overrides=[f"judge={name}", f"paths.root={conf.parent}"]).judge
 
 
 def stock_generate(model, tokenizer, prompts: list[str], *, k: int, new_tokens: int, batch_prompts: int, device: str) -> int:
@@ -85,22 +89,25 @@ def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, n
 def scoring(shape: str, tokenizer, texts: list[dict], *, device: str, batch: int) -> list[dict]:
     """GenRM direct scoring (DirectJudge: one forward over the judge prompt, the verdict token's logits
     only) against a BT reward model (RewardJudge: (prompt, chosen) and (prompt, rejected)), per pair."""
-    from omegaconf import OmegaConf
+    from omegaconf import open_dict
 
     from genrm_exp.judging import DirectJudge
     from genrm_exp.prompts import judge_messages, render_judge
     from genrm_exp.reward_scoring import RewardJudge, chat_ids
 
-    judge_cfg = OmegaConf.load(_conf("judge", "direct.yaml"))
-    judge_cfg.batch_size = batch
+    judge_cfg = judge_config("direct")
+    with open_dict(judge_cfg):
+        judge_cfg.batch_size = batch
     msgs = [[{"role": "user", "content": t["prompt"]}] for t in texts]
     judge_texts = [render_judge(tokenizer, judge_messages(judge_cfg, m, t["chosen"], t["rejected"]), open_verdict=True)
                    for m, t in zip(msgs, texts)]
-    bt_seqs = [chat_ids(tokenizer, m, r, 4096) for m, t in zip(msgs, texts) for r in (t["chosen"], t["rejected"])]
     direct = DirectJudge(build_model(shape, tokenizer, head="causal_lm", device=device), tokenizer, judge_cfg, seed=0)
     bt = RewardJudge(build_model(shape, tokenizer, head="reward", device=device), tokenizer, batch_size=2 * batch, max_length=4096)
     rows = []
-    for name, fn in (("BT forward (2 seqs/pair)", lambda: bt.rewards(bt_seqs)),
+    def bt_pass():  # tokenization counts on both sides, as in the product's evaluation
+        return bt.rewards([chat_ids(tokenizer, m, r, 4096) for m, t in zip(msgs, texts) for r in (t["chosen"], t["rejected"])])
+
+    for name, fn in (("BT forward (2 seqs/pair)", bt_pass),
                      ("GenRM direct (1 seq/pair)", lambda: direct.verdict_probs(judge_texts))):
         fn()
         sync(device)
