@@ -105,7 +105,7 @@ def scoring(shape: str, tokenizer, texts: list[dict], *, device: str, batch: int
     bt = RewardJudge(build_model(shape, tokenizer, head="reward", device=device), tokenizer, batch_size=2 * batch, max_length=4096)
     rows = []
     def bt_pass():  # tokenization counts on both sides, as in the product's evaluation
-        return bt.rewards([chat_ids(tokenizer, m, r, 4096) for m, t in zip(msgs, texts) for r in (t["chosen"], t["rejected"])])
+        return bt.rewards(chat_ids(tokenizer, [(m, r) for m, t in zip(msgs, texts) for r in (t["chosen"], t["rejected"])], 4096))
 
     for name, fn in (("BT forward (2 seqs/pair)", bt_pass),
                      ("GenRM direct (1 seq/pair)", lambda: direct.verdict_probs(judge_texts))):

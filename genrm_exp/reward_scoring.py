@@ -16,12 +16,15 @@ from genrm_exp.data.schema import Pair
 from genrm_exp.metrics import score_from_rewards
 
 
-def chat_ids(tokenizer, prompt: list[dict], response: str, max_length: int) -> list[int]:
-    """The chat-templated token ids of prompt + assistant response; if still over budget after the
-    data layer's truncation, the oldest tokens go (the end holds the response being judged)."""
-    messages = list(prompt) + [{"role": "assistant", "content": response}]
-    ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=False)
-    return list(ids)[-max_length:]
+def chat_ids(tokenizer, items: Sequence[tuple[list[dict], str]], max_length: int) -> list[list[int]]:
+    """Chat-templated token ids of each (prompt messages, assistant response); if still over budget
+    after the data layer's truncation, the oldest tokens go (the end holds the response judged).
+    Templates are rendered to text and tokenized in one batch (much faster than one by one)."""
+    texts = [
+        tokenizer.apply_chat_template(list(prompt) + [{"role": "assistant", "content": response}], tokenize=False)
+        for prompt, response in items
+    ]
+    return [ids[-max_length:] for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
 
 def pad_batch(seqs: Sequence[list[int]], pad_id: int, *, left: bool = False) -> dict[str, torch.Tensor]:
@@ -56,7 +59,8 @@ class RewardJudge:
         return out
 
     def predict(self, pairs: Sequence[Pair], set_name: str) -> list[dict]:
-        seqs = [chat_ids(self.tokenizer, p.prompt_messages(), r, self.max_length) for p in pairs for r in (p.chosen, p.rejected)]
+        items = [(p.prompt_messages(), r) for p in pairs for r in (p.chosen, p.rejected)]
+        seqs = chat_ids(self.tokenizer, items, self.max_length)
         r = self.rewards(seqs, desc=f"score {set_name}")
         records = []
         for i, p in enumerate(pairs):
