@@ -30,10 +30,44 @@ from tqdm.auto import tqdm
 from genrm_exp.data.schema import Pair
 from genrm_exp.generation import Generator, SamplingParams, left_pad, positions
 from genrm_exp.metrics import score_from_prob
-from genrm_exp.prompts import check_judge_cfg, encode_for_verdict, judge_messages, render_judge
+from genrm_exp.prompts import (
+    VERDICT_OPEN,
+    VerdictEncoding,
+    check_judge_cfg,
+    encode_for_verdict,
+    judge_messages,
+    render_judge,
+)
 from genrm_exp.verdicts import INVALID, TIE, A, B, is_correct, majority_vote, parse_verdict, to_original_order
 
 ORDERS = ("random", "fixed", "both")
+
+
+MIN_SHARED_PREFIX = 8  # shorter shared prefixes are not worth a separate forward
+
+
+def encode_batch_for_verdict(tokenizer, texts: Sequence[str]) -> list[VerdictEncoding]:
+    """`encode_for_verdict` for many texts with two batched tokenizer calls (text + "A", text + "B").
+    A row whose split is not one verdict token goes through `encode_for_verdict`, which names the problem."""
+    if not texts:
+        return []
+    ids_a = tokenizer([t + "A" for t in texts], add_special_tokens=False)["input_ids"]
+    ids_b = tokenizer([t + "B" for t in texts], add_special_tokens=False)["input_ids"]
+    out = []
+    for text, a, b in zip(texts, ids_a, ids_b, strict=True):
+        if text.endswith(VERDICT_OPEN) and len(a) == len(b) and a[:-1] == b[:-1] and a[-1] != b[-1]:
+            out.append(VerdictEncoding(list(a[:-1]), a[-1], b[-1]))
+        else:
+            out.append(encode_for_verdict(tokenizer, text))
+    return out
+
+
+def shared_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
+    """Tokens every sequence starts with, leaving each at least one token of its own."""
+    first, n = seqs[0], min(len(s) for s in seqs) - 1
+    for s in seqs[1:]:
+        n = next((j for j in range(n) if s[j] != first[j]), n)
+    return max(n, 0)
 
 
 def order_for(pair_id: str, seed: int, order: str) -> list[bool]:
@@ -138,22 +172,57 @@ class DirectJudge:
 
     @torch.inference_mode()
     def verdict_probs(self, texts: Sequence[str], desc: str = "direct") -> list[tuple[float, float]]:
-        """(P(A) / (P(A) + P(B)), P(A) + P(B)) for each text rendered with open_verdict=True."""
-        encs = [encode_for_verdict(self.tokenizer, t) for t in texts]
+        """(P(A) / (P(A) + P(B)), P(A) + P(B)) for each text rendered with open_verdict=True.
+
+        The token prefix every text shares (system prompt, template head) is run once per call and its
+        KV cache expanded over each batch; the rest is left-padded, the padding sitting between the
+        shared prefix and each row's own tokens, so every row's last token is its verdict position."""
+        encs = encode_batch_for_verdict(self.tokenizer, texts)
         order = sorted(range(len(encs)), key=lambda i: -len(encs[i].context_ids))
         out: list[tuple[float, float]] = [(0.5, 0.0)] * len(encs)
+        if not encs:
+            return out
         self.model.eval()
         device = next(self.model.parameters()).device
-        for start in tqdm(range(0, len(order), self.batch_size), desc=desc, leave=False, disable=not texts):
+        shared = shared_prefix_len([e.context_ids for e in encs])
+        prefix_kv = self._prefix_kv(encs[0].context_ids[:shared], device) if shared >= MIN_SHARED_PREFIX else None
+        if prefix_kv is None:
+            shared = 0
+        for start in tqdm(range(0, len(order), self.batch_size), desc=desc, leave=False):
             idx = order[start : start + self.batch_size]
-            ids, mask = left_pad([encs[i].context_ids for i in idx], self.tokenizer.pad_token_id)
+            ids, mask = left_pad([encs[i].context_ids[shared:] for i in idx], self.tokenizer.pad_token_id)
             ids, mask = ids.to(device), mask.to(device)
-            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1).logits
+            pos = positions(mask) + shared
+            extra = {}
+            if prefix_kv is not None:
+                from transformers import DynamicCache
+
+                rows = len(idx)
+                extra["cache"] = DynamicCache(ddp_cache_data=[(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1))
+                                                              for k, v in prefix_kv], config=self.model.config)
+                mask = torch.cat([mask.new_ones(rows, shared), mask], dim=1)
+            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=1, **extra).logits
             logp = torch.log_softmax(logits[:, -1, :].float(), dim=-1)
+            ta = torch.tensor([encs[i].token_a for i in idx], device=device)
+            tb = torch.tensor([encs[i].token_b for i in idx], device=device)
+            la, lb = logp.gather(1, ta[:, None])[:, 0], logp.gather(1, tb[:, None])[:, 0]
+            p_a, mass = torch.sigmoid(la - lb).tolist(), torch.exp(torch.logaddexp(la, lb)).tolist()
             for row, i in enumerate(idx):
-                la, lb = logp[row, encs[i].token_a], logp[row, encs[i].token_b]
-                out[i] = (float(torch.sigmoid(la - lb)), float(torch.exp(torch.logaddexp(la, lb))))
+                out[i] = (p_a[row], mass[row])
         return out
+
+    def _prefix_kv(self, prefix: list[int], device) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+        """Per-layer (keys, values) of the shared prefix, batch 1; None where the cache is not a plain
+        per-layer key/value cache (then every row runs in full)."""
+        out = self.model(input_ids=torch.tensor([prefix], device=device), use_cache=True)
+        cache = out["cache"] if "cache" in out else out.get("past_key_values")
+        try:
+            kv = [(layer.keys, layer.values) for layer in cache.layers]
+        except AttributeError:
+            return None
+        if any(not torch.is_tensor(k) or k.shape[-2] != len(prefix) for k, _ in kv):
+            return None  # sliding-window or otherwise truncated layers: not reusable as is
+        return kv
 
     def predict(self, pairs: Sequence[Pair], set_name: str) -> list[dict]:
         orders = [order_for(p.id, self.seed, self.judge_cfg["order"]) for p in pairs]

@@ -116,3 +116,50 @@ def test_an_always_a_judge_is_at_chance_and_never_position_consistent(tokenizer,
     assert fixed["accuracy"] == 1.0  # the chosen response is always A: position bias looks like skill
     both = set_metrics(judge("both").predict(pairs, "t"), bootstrap_samples=50, seed=0)
     assert both["accuracy"] == 0.5 and both["position_consistency"] == 0.0 and both["a_rate"] == 1.0
+
+
+def test_batched_encoding_equals_one_by_one(tokenizer):
+    from genrm_exp.judging import encode_batch_for_verdict
+
+    cfg = _judge_cfg()
+    texts = [render_pair(tokenizer, cfg, _pair(i, "Why? " * i), i % 2 == 1, open_verdict=True) for i in range(5)]
+    assert encode_batch_for_verdict(tokenizer, texts) == [encode_for_verdict(tokenizer, t) for t in texts]
+    with pytest.raises(ValueError, match="open_verdict=True"):
+        encode_batch_for_verdict(tokenizer, [texts[0], "no opened verdict"])
+
+
+def test_shared_prefix_len():
+    from genrm_exp.judging import shared_prefix_len
+
+    assert shared_prefix_len([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
+    assert shared_prefix_len([[1, 2, 3], [1, 2, 3]]) == 2  # each row keeps one token of its own
+    assert shared_prefix_len([[7], [1, 2]]) == 0
+
+
+def test_shared_prefix_scoring_equals_a_full_forward_per_text(tokenizer):
+    """The prefix every judge prompt shares runs once (batch 1) and is expanded over the batch; the
+    rows' own tokens are left-padded after it. P(A) and the verdict mass must equal an unpadded full
+    forward of each text alone (float32: 1e-5), over a batch whose rows differ in length."""
+    from genrm_exp.judging import shared_prefix_len
+
+    torch.manual_seed(2)
+    model = load_model(compose(["model=tiny_random"]).model, tokenizer, head="causal_lm", cache=CACHE)
+    cfg = _judge_cfg(batch_size=4)
+    pairs = [_pair(i, "Short?" if i % 2 else "A question long enough to need a lot of padding " * (i + 1)) for i in range(6)]
+    texts = [render_pair(tokenizer, cfg, p, False, open_verdict=True) for p in pairs]
+    encs = [encode_for_verdict(tokenizer, t) for t in texts]
+    shared = shared_prefix_len([e.context_ids for e in encs])
+    assert shared > 50 and len({len(e.context_ids) for e in encs}) > 3
+    seen: list[int] = []
+    hook = model.register_forward_pre_hook(lambda m, args, kw: seen.append(kw["input_ids"].shape[1]), with_kwargs=True)
+    try:
+        got = DirectJudge(model, tokenizer, cfg, seed=0).verdict_probs(texts)
+    finally:
+        hook.remove()
+    assert seen[0] == shared and len(seen) == 3, "the shared prefix should run once, then one forward per batch"
+    for enc, (p_a, mass) in zip(encs, got):
+        with torch.no_grad():
+            logp = torch.log_softmax(model(input_ids=torch.tensor([enc.context_ids])).logits[0, -1], -1)
+        pa, pb = logp[enc.token_a].exp().item(), logp[enc.token_b].exp().item()
+        assert p_a == pytest.approx(pa / (pa + pb), abs=1e-5)
+        assert mass == pytest.approx(pa + pb, rel=1e-5)
