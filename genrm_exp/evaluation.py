@@ -3,7 +3,7 @@
 Writes <run_dir>/predictions/<set>.jsonl (one line per pair) and returns metrics per set:
 {"accuracy", "ci95", "n"} plus extras (mean p_chosen calibration error, judge-specific counts).
 A `rewardbench` entry is added when RewardBench subsets were evaluated, marked partial when
-sections are missing.
+sections are missing. Under several ranks the pairs are sharded over them and gathered back.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from genrm_exp import metrics, rewardbench
+from genrm_exp import distributed, metrics, rewardbench
 from genrm_exp.data.schema import Pair
 
 
@@ -76,8 +76,12 @@ def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, b
     results: dict[str, dict] = {}
     subset_acc: dict[str, float] = {}
     for name, pairs in eval_sets.items():
-        records = judge.predict(list(pairs), name)
-        write_jsonl_atomic(run_dir / "predictions" / f"{name}.jsonl", records)
+        # Each rank judges a strided share (equal lengths, so ZeRO-3 forwards stay in lockstep);
+        # every rank gets all records back in input order, and rank 0 writes them.
+        mine = distributed.shard(pairs, even=True)
+        records = distributed.gather(judge.predict(mine, name), total=len(pairs))
+        if distributed.is_main():
+            write_jsonl_atomic(run_dir / "predictions" / f"{name}.jsonl", records)
         results[name] = set_metrics(records, bootstrap_samples=bootstrap_samples, seed=seed)
         for p, r in zip(pairs, records):
             if p.source == "rewardbench":
@@ -87,7 +91,8 @@ def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, b
     if subset_acc:
         acc = {s: metrics.pair_accuracy(v) for s, v in subset_acc.items()}
         results["rewardbench"] = rewardbench.section_scores(acc)
-        model_type = getattr(judge, "rewardbench_model_type", "Seq. Classifier")  # set by generative judges
-        write_json_atomic(run_dir / "rewardbench_results.json",
-                          rewardbench.to_rewardbench_json(model_name or run_dir.name, acc, model_type=model_type))
+        if distributed.is_main():
+            model_type = getattr(judge, "rewardbench_model_type", "Seq. Classifier")  # set by generative judges
+            write_json_atomic(run_dir / "rewardbench_results.json",
+                              rewardbench.to_rewardbench_json(model_name or run_dir.name, acc, model_type=model_type))
     return results

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from genrm_exp.data.budget import Budget, TruncationCounter, fit_pair_text
 from genrm_exp.data.loaders import load_pairs
 from genrm_exp.data.splits import split_heldout
 
+# Written into the run folder when the job raises; genrm_exp.report shows its last line.
+ERROR_FILE = "error.txt"
 # Re-encoding cut text can shift a count by a token or two at each cut.
 TEMPLATE_MARGIN = 8
 
@@ -75,6 +78,9 @@ def fit_to_budget(pairs: list, tokenizer, cfg) -> tuple[list, dict[str, int]]:
 
 
 def run(cfg, run_dir: Path, overrides: list[str]) -> float:
+    """The job. Under several ranks every rank runs it; only rank 0 writes files, prints and logs
+    (genrm_exp.distributed), and every rank returns the same metric."""
+    from genrm_exp import costs, distributed
     from genrm_exp.context import RunContext
     from genrm_exp.evaluation import evaluate, write_json_atomic
     from genrm_exp.modeling import load_tokenizer
@@ -83,9 +89,16 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
     from genrm_exp.tracking import Tracker, run_name_from
 
     started = time.time()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    tracker = Tracker.start(cfg, run_dir, run_name_from(cfg, overrides))
+    ranks = distributed.setup(deepspeed=cfg.deepspeed.config is not None)
+    main = distributed.is_main()
+    # Each rank's Hydra named its own folder (a timestamp); rank 0's is the run's.
+    run_dir = Path(distributed.broadcast(str(run_dir)))
+    costs.reset()
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        (run_dir / ERROR_FILE).unlink(missing_ok=True)
+    tracker = Tracker.start(cfg, run_dir, run_name_from(cfg, overrides), job_type=str(cfg.objective.name))
     exit_code = 1
     try:
         train, eval_sets, data_report = load_data(cfg)
@@ -94,28 +107,38 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
         data_report["truncated_eval"] = {}
         for name in list(eval_sets):
             eval_sets[name], data_report["truncated_eval"][name] = fit_to_budget(eval_sets[name], tokenizer, cfg)
-        (run_dir / "data.json").write_text(json.dumps(data_report, indent=2, default=str))
+        if main:
+            (run_dir / "data.json").write_text(json.dumps(data_report, indent=2, default=str))
         ctx = RunContext(cfg, run_dir, tokenizer, train, eval_sets, tracker, data_report)
         t_train = time.time()
         judge = build(cfg.objective.name, ctx)
         t_eval = time.time()
-        results = evaluate(judge, eval_sets, run_dir, bootstrap_samples=int(cfg.eval.bootstrap_samples), seed=int(cfg.seed), tracker=tracker)
+        results = evaluate(judge, eval_sets, run_dir, bootstrap_samples=int(cfg.eval.bootstrap_samples), seed=int(cfg.seed), tracker=tracker,
+                           model_name=str(cfg.model.name))
+        seconds = time.time() - started
         results["_run"] = {
             "objective": cfg.objective.name,
             "model": cfg.model.name,
             "run_name": tracker.run_name,
             "overrides": list(overrides),
             "train_pairs": len(train),
-            "seconds_total": round(time.time() - started, 1),
+            "seconds_total": round(seconds, 1),
             "seconds_train": round(t_eval - t_train, 1),
             "seconds_eval": round(time.time() - t_eval, 1),
+            **costs.run_cost(seconds, ranks.world_size),
         }
-        write_json_atomic(run_dir / "metrics.json", results)
-        tracker.summary(_flat(results))
-        print_metrics(results, title=f"{tracker.run_name}  ({run_dir})")
+        if main:
+            write_json_atomic(run_dir / "metrics.json", results)
+            tracker.summary(_flat(results))
+            print_metrics(results, title=f"{tracker.run_name}  ({run_dir})")
         exit_code = 0
         heldout = results.get("heldout")
         return float(heldout["accuracy"]) if heldout else float("nan")
+    except BaseException:
+        # The report lists this run as failed with the error's last line; the traceback is kept.
+        if main:
+            (run_dir / ERROR_FILE).write_text(traceback.format_exc())
+        raise
     finally:
         tracker.finish(exit_code)
 

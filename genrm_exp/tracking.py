@@ -4,6 +4,8 @@
     tracker.summary(metrics); tracker.table("predictions/heldout", rows); tracker.finish(exit_code)
 
 The TRL trainers log their per-step metrics into the same run (report_to=["wandb"] reuses it).
+Runs are grouped by experiment and sweep (group_from), job_type is the objective, the name comes
+from the overrides, and the resolved config is the run's config. Only rank 0 logs.
 Offline runs are written under <run_dir>/wandb; upload them later with `wandb sync <run_dir>/wandb`.
 """
 
@@ -25,6 +27,23 @@ def run_name_from(cfg, overrides: Sequence[str]) -> str:
     return ",".join([str(cfg.objective.name)] + kept)[:128]
 
 
+def group_from(cfg) -> str | None:
+    """The W&B group: `logger.group`, else the experiment (conf/experiment/<name>.yaml) and, in a
+    sweep, the sweep folder's name, so one launch of a grid is one group; None outside both."""
+    if cfg.logger.group:
+        return str(cfg.logger.group)
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return None
+    hc = HydraConfig.get()
+    parts = [hc.runtime.choices.get("experiment")]
+    if hc.mode == RunMode.MULTIRUN:
+        parts.append(Path(str(hc.sweep.dir)).name)
+    return "/".join(str(p) for p in parts if p) or None
+
+
 class Tracker:
     def __init__(self, run=None, run_name: str = ""):
         self.run, self.run_name = run, run_name
@@ -35,7 +54,10 @@ class Tracker:
 
     @classmethod
     def start(cls, cfg, run_dir: Path, run_name: str, *, job_type: str = "train") -> Tracker:
-        if cfg.logger.name == "none" or cfg.logger.mode == "disabled":
+        """A W&B run on rank 0 (other ranks get an inactive tracker); `group` from group_from()."""
+        from genrm_exp import distributed
+
+        if cfg.logger.name == "none" or cfg.logger.mode == "disabled" or not distributed.is_main():
             return cls(None, run_name)
         import wandb
 
@@ -46,7 +68,7 @@ class Tracker:
             project=cfg.logger.project,
             entity=cfg.logger.entity,
             mode=cfg.logger.mode,
-            group=cfg.logger.group,
+            group=group_from(cfg),
             tags=list(cfg.logger.tags),
             job_type=job_type,
             name=run_name,

@@ -1,0 +1,125 @@
+"""Every conf/deepspeed/*.yaml is accepted by the TRL configs of every objective, with its "auto"
+values filled from trainer.args; one CPU process trains a tiny BT model under each ZeRO stage, and
+the GPU check's BT and DPO (with its reference model) cases run on CPU with a tiny shape.
+
+    python -m pytest tests/test_deepspeed_configs.py -q
+
+Two CPU processes cannot run DeepSpeed here: accelerate 1.15 chooses a CPU process group only when
+told to use the CPU (ACCELERATE_USE_CPU), and then it never selects DeepSpeed (the trainer silently
+runs DDP); without it accelerate sees a world of 1 while DeepSpeed sees 2, and DeepSpeed's batch
+check fails ("train_batch_size ... 2 != 2 * 1 * 2"). Multi-process DeepSpeed needs GPUs;
+launch/gpu_check.sh runs it there. Two CPU processes without DeepSpeed: tests/test_distributed.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from conftest import CONF, REPO, SHARED, TINY, compose
+from omegaconf import OmegaConf
+from test_distributed import run_group
+
+STAGES = {"zero2": 2, "zero3": 3, "zero3_offload": 3}
+
+
+def test_every_deepspeed_option_is_known():
+    assert sorted(p.stem for p in (CONF / "deepspeed").glob("*.yaml")) == sorted(["none", *STAGES])
+
+
+@pytest.mark.parametrize("option", ["none", *STAGES])
+def test_deepspeed_config_composes(option):
+    cfg = compose([f"deepspeed={option}"])
+    assert cfg.deepspeed.name == option
+    if option == "none":
+        assert cfg.deepspeed.config is None
+        return
+    ds = OmegaConf.to_container(cfg.deepspeed.config)
+    assert ds["zero_optimization"]["stage"] == STAGES[option]
+    # The trainer owns these values; a number here could silently disagree with trainer.args.
+    for key in ("train_micro_batch_size_per_gpu", "gradient_accumulation_steps", "gradient_clipping"):
+        assert ds[key] == "auto", key
+    assert ds["bf16"]["enabled"] == "auto"
+
+
+@pytest.fixture
+def isolated_env(monkeypatch):
+    """TrainingArguments exports ACCELERATE_USE_DEEPSPEED; keep it out of later tests."""
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+
+
+@pytest.mark.parametrize("option", list(STAGES))
+@pytest.mark.parametrize("config_name", ["RewardConfig", "SFTConfig", "DPOConfig"])
+def test_trl_configs_accept_and_fill_the_deepspeed_config(option, config_name, tmp_path, isolated_env):
+    import trl
+
+    from genrm_exp.objectives.trl_args import trl_config
+
+    cfg = compose(["model=tiny_random", "trainer=debug", f"deepspeed={option}", "trainer.args.gradient_accumulation_steps=3"])
+    ctx = SimpleNamespace(cfg=cfg, tracker=SimpleNamespace(active=False, run_name="t"), path=lambda *p: tmp_path.joinpath(*p))
+    args = trl_config(getattr(trl, config_name), ctx)
+    ds = args.hf_deepspeed_config
+    assert ds.is_zero3() == (STAGES[option] == 3)
+    assert ds.is_offload() == (option == "zero3_offload")
+    filled = ds.config
+    assert filled["train_micro_batch_size_per_gpu"] == cfg.trainer.args.per_device_train_batch_size
+    assert filled["gradient_accumulation_steps"] == 3
+    assert filled["gradient_clipping"] == args.max_grad_norm
+    assert filled["bf16"]["enabled"] is False  # trainer=debug: bf16 false
+    if "optimizer" in filled:  # zero3_offload: DeepSpeed's CPU Adam with the trainer's values
+        assert filled["optimizer"]["params"]["betas"] == [cfg.trainer.args.adam_beta1, cfg.trainer.args.adam_beta2]
+        assert filled["optimizer"]["params"]["weight_decay"] == cfg.trainer.args.weight_decay
+    # What is left "auto" is sized from the model at trainer start (hidden size), nothing else.
+    left = {k for k, v in filled["zero_optimization"].items() if v == "auto"} | {k for k, v in filled.items() if v == "auto"}
+    assert left <= {"reduce_bucket_size", "stage3_prefetch_bucket_size", "stage3_param_persistence_threshold"}
+
+
+def _genrm(tmp_path: Path, *args: str):
+    env = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
+    return run_group([sys.executable, "-m", "genrm_exp", *TINY, f"paths.outputs={tmp_path}",
+                      f"hydra.run.dir={tmp_path / 'run'}", *args], env=env, timeout=400)
+
+
+@pytest.mark.parametrize("option", ["zero2", "zero3", pytest.param("zero3_offload", marks=pytest.mark.slow)])
+def test_one_cpu_process_trains_bt_under_deepspeed(option, tmp_path):
+    """python -m genrm_exp deepspeed=<option>: no launcher, so genrm_exp.distributed gives DeepSpeed
+    a world of one. (zero3_offload compiles DeepSpeed's CPU Adam once, about 2 minutes here: slow.)"""
+    out = _genrm(tmp_path, f"deepspeed={option}", "logger=none")
+    assert out.returncode == 0, out.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["heldout"]["n"] == 6 and metrics["_run"]["world_size"] == 1
+    log = out.stdout + out.stderr
+    assert "'loss'" in log  # the trainer logged its steps
+
+
+GPU_CHECK = [sys.executable, str(REPO / "launch" / "gpu_check.py")]
+
+
+@pytest.fixture(scope="module")
+def gpu_check_assets(tmp_path_factory) -> Path:
+    assets = tmp_path_factory.mktemp("gpu_check") / "assets"
+    out = run_group([*GPU_CHECK, "--export-assets", str(assets)], timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (assets / "tokenizer" / "tokenizer.json").is_file() and SHARED.is_dir()
+    assert len((assets / "pairs.jsonl").read_text().splitlines()) == 64
+    return assets
+
+
+@pytest.mark.parametrize("case", ["bt-zero2", "dpo-zero3"])
+def test_gpu_check_cases_run_on_cpu(case, tmp_path, gpu_check_assets):
+    """launch/gpu_check.py with a tiny shape on CPU: the same code the GPU check runs (TRL trainers,
+    DeepSpeed, DPO's reference model under ZeRO-3), so the GPU minutes are not spent on a typo."""
+    py, assets = GPU_CHECK, gpu_check_assets
+    results = tmp_path / "results.jsonl"
+    out = run_group([*py, "--case", case, "--shape", "tiny", "--cpu", "--assets", str(assets), "--results", str(results),
+                     "--workdir", str(tmp_path / "work"), "--max-length", "256"], timeout=300)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    record = json.loads(results.read_text().splitlines()[-1])
+    assert record["ok"] and record["deepspeed"] and record["weights_changed"] and record["steps"] == 3
+    assert record["zero_stage"] == int(case[-1]) and record["ref_model"] == case.startswith("dpo")
+    table = run_group([*py, "--table", str(results)], timeout=60).stdout
+    assert f"| {case} | True | {case[-1]} |" in table
