@@ -15,6 +15,10 @@ from pathlib import Path  # noqa: E402
 import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 
+from genrm_exp import run_dirs  # noqa: E402
+
+run_dirs.register()  # the run folder's name (conf/config.yaml hydra.run.dir)
+
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg) -> float:

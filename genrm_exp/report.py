@@ -4,7 +4,8 @@
 
 Finds every run (a folder with config.yaml) below the given folders, and writes report.md
 (methods x evaluation sets, accuracy with 95% intervals, RewardBench sections, cost) and
-report.png (accuracy per set with the intervals as error bars) into the first folder, or --out.
+report.png (accuracy per set with the intervals as error bars) into the first folder, or --out;
+for STaR runs also a per-iteration table and star.png (accuracy against iteration, report_plots.py).
 A run without metrics.json is listed as failed.
 """
 
@@ -14,6 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
+from genrm_exp.report_plots import star_chart, star_histories, star_markdown
 from genrm_exp.report_table import cell, rewardbench_cell
 
 
@@ -117,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     short_names(runs)
     out = args.out or args.dirs[0]
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.md").write_text(markdown(runs))
+    histories = star_histories(runs)
+    (out / "report.md").write_text(markdown(runs) + star_markdown(histories))
     chart(runs, out / "report.png")
+    if star_chart(histories, out / "star.png"):
+        print(f"wrote {out / 'star.png'} (STaR accuracy per iteration)")
     print((out / "report.md").read_text())
     print(f"wrote {out / 'report.md'} and {out / 'report.png'}")
     return 0

@@ -13,6 +13,10 @@ OBJECTIVES = {
     "zero_shot": "genrm_exp.objectives.zero_shot:build",
     "genrm": "genrm_exp.objectives.genrm:build",
     "pair_rm": "genrm_exp.objectives.pair_rm:build",
+    "star_sft": "genrm_exp.objectives.star_sft:build",
+    "star_rationalizer": "genrm_exp.objectives.star_sft:build",  # objective.rationalize: true
+    "star_dpo": "genrm_exp.objectives.star_dpo:build",
+    "star_ipo": "genrm_exp.objectives.star_dpo:build",  # objective.args.loss_type: [ipo]
 }
 
 

@@ -1,0 +1,55 @@
+"""Close the chains that stopped without a verdict (`star.close_verdict`, off by default).
+
+A small model (SmolLM2-135M on the CPU demo) rarely writes "[[A]]" or "[[B]]" on its own, so STaR
+would find no right chain to learn from. With `star.close_verdict` set to a text ending in "[[" (e.g.
+"\\n\\nFinal verdict: [["), every chain without a verdict gets that text appended and a verdict letter
+drawn from the model's own P(A) against P(B) after it (one forward pass, as direct scoring does),
+at the sampling temperature. The closed chain is what filtering and training see, so training
+teaches the model to end its rationale with a verdict. This is answer extraction as in zero-shot
+chain of thought (Kojima et al. 2022), not part of the paper's STaR; rows mark closed chains.
+
+The letter's draw is seeded by (seed, prompt text, sample index), so a resumed run closes a chain
+the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+
+from genrm_exp.prompts import VERDICT_OPEN
+from genrm_exp.verdicts import INVALID, parse_verdict
+
+
+def _uniform(seed: int, prompt: str, index: int) -> float:
+    digest = hashlib.sha256(f"close\0{seed}\0{index}\0{prompt}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") / 2**64
+
+
+def letter(p_a: float, temperature: float, u: float) -> str:
+    """A or B drawn from P(A) = sigmoid(logit(p_a) / temperature) with the uniform `u`
+    (temperature 0: the likelier letter, A on a tie)."""
+    p_a = min(max(p_a, 1e-12), 1 - 1e-12)
+    if temperature <= 0:
+        return "A" if p_a >= 0.5 else "B"
+    p = 1.0 / (1.0 + math.exp(-math.log(p_a / (1 - p_a)) / temperature))
+    return "A" if u < p else "B"
+
+
+def close_verdicts(scorer, prompts: Sequence[str], texts: Sequence[list[str]], *, close: str, temperature: float,
+                   seed: int) -> tuple[list[list[str]], list[list[bool]]]:
+    """(texts with every verdict-less chain closed, which ones were closed). `scorer` has
+    `verdict_probs(rendered_open_texts) -> [(P(A) / (P(A) + P(B)), mass)]` (judging.DirectJudge)."""
+    if not close.endswith(VERDICT_OPEN):
+        raise ValueError(f"star.close_verdict={close!r}: must end with {VERDICT_OPEN!r}")
+    todo = [(i, j) for i, chains in enumerate(texts) for j, t in enumerate(chains) if parse_verdict(t) == INVALID]
+    out = [list(chains) for chains in texts]
+    closed = [[False] * len(chains) for chains in texts]
+    if not todo:
+        return out, closed
+    probs = scorer.verdict_probs([prompts[i] + texts[i][j] + close for i, j in todo], desc="close verdicts")
+    for (i, j), (p_a, _) in zip(todo, probs):
+        out[i][j] = f"{texts[i][j]}{close}{letter(p_a, temperature, _uniform(seed, prompts[i], j))}]]"
+        closed[i][j] = True
+    return out, closed

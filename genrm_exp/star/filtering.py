@@ -1,0 +1,149 @@
+"""From sampled chains to training rows: the STaR-SFT filter, the STaR-DPO pair builder, and the
+rationalizer's hinted prompt. Pure functions of sample rows (see sampling.py); standard library and
+the one verdict parser only.
+
+    rows, stats = sft_rows(samples, keep=1)                 # right chains only (the paper's Eq. 8)
+    rows, stats = dpo_rows(samples, keep=1)                 # (right, wrong) per key (Eq. 9)
+    msgs = hint_messages(messages, cfg.star.rationalizer.hint, label="B")
+
+A chain is *right* when its parsed verdict is the row's label, *wrong* when it is the other letter,
+*invalid* when it has no verdict. Identical texts count once. `keep` bounds what one key (a pair in
+one presentation order) contributes: at most `keep` right chains (SFT) or `keep` (right, wrong)
+pairs (DPO). Rationalized rows (from the hinted prompt) add right chains to their key; their
+training prompt is the plain one, without the hint.
+
+Test: python -m pytest tests/star/test_filtering.py -q
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from genrm_exp.verdicts import INVALID, parse_verdict
+
+
+def split_chains(row: Mapping) -> tuple[list[str], list[str], int]:
+    """(right texts, wrong texts, invalid count) of one sample row, identical texts once, in order."""
+    right: list[str] = []
+    wrong: list[str] = []
+    invalid = 0
+    seen: set[str] = set()
+    for text in row["texts"]:
+        if text in seen:
+            continue
+        seen.add(text)
+        verdict = parse_verdict(text)
+        if verdict == INVALID:
+            invalid += 1
+        elif verdict == row["label"]:
+            right.append(text)
+        else:
+            wrong.append(text)
+    return right, wrong, invalid
+
+
+def _by_key(rows: Iterable[Mapping] | None) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for row in rows or []:
+        out.setdefault(row["key"], []).extend(split_chains(row)[0])
+    return out
+
+
+def sample_stats(samples: Sequence[Mapping]) -> dict:
+    """STaR yield (share of pairs, and of keys, with at least one right chain) and chain counts
+    (`closed`: chains whose verdict was appended by star.close_verdict, see closing.py)."""
+    pairs: dict[str, bool] = {}
+    right_keys = chains = right = wrong = invalid = duplicates = closed = 0
+    for row in samples:
+        closed += sum(row.get("closed", []))
+        r, w, i = split_chains(row)
+        chains += len(row["texts"])
+        duplicates += len(row["texts"]) - len(r) - len(w) - i
+        right, wrong, invalid = right + len(r), wrong + len(w), invalid + i
+        right_keys += bool(r)
+        pairs[row["id"]] = pairs.get(row["id"], False) or bool(r)
+    return {
+        "pairs": len(pairs),
+        "keys": len(samples),
+        "yield": sum(pairs.values()) / len(pairs) if pairs else 0.0,
+        "yield_keys": right_keys / len(samples) if samples else 0.0,
+        "chains": chains,
+        "right": right,
+        "wrong": wrong,
+        "invalid": invalid,
+        "duplicates": duplicates,
+        "closed": closed,
+    }
+
+
+def _length_stats(texts: Sequence[str]) -> dict:
+    words = [len(t.split()) for t in texts]
+    return {"rationale_words_mean": sum(words) / len(words) if words else 0.0,
+            "rationale_chars_mean": sum(map(len, texts)) / len(texts) if texts else 0.0}
+
+
+def sft_rows(samples: Sequence[Mapping], keep: int, rationalized: Sequence[Mapping] | None = None) -> tuple[list[dict], dict]:
+    """Prompt/completion rows from the right chains (sampled first, then rationalized), at most
+    `keep` per key; keys with none are dropped and counted."""
+    if keep < 1:
+        raise ValueError(f"star.keep_per_pair={keep}: expected a positive integer")
+    extra = _by_key(rationalized)
+    rows: list[dict] = []
+    dropped = from_rationalizer = 0
+    for row in samples:
+        right = split_chains(row)[0]
+        own = len(right)
+        right += [t for t in extra.get(row["key"], []) if t not in right]
+        if not right:
+            dropped += 1
+            continue
+        for n, text in enumerate(right[:keep]):
+            source = "sampled" if n < own else "rationalized"
+            from_rationalizer += source == "rationalized"
+            rows.append({"key": row["key"], "prompt": row["prompt"], "completion": text, "source": source})
+    stats = {"kept": len(rows), "kept_keys": len(samples) - dropped, "dropped_keys_no_right": dropped,
+             "kept_rationalized": from_rationalizer, **_length_stats([r["completion"] for r in rows])}
+    return rows, stats
+
+
+def dpo_rows(samples: Sequence[Mapping], keep: int, rationalized: Sequence[Mapping] | None = None) -> tuple[list[dict], dict]:
+    """Prompt/chosen/rejected rows: the i-th right chain against the i-th wrong chain of a key, at
+    most `keep` per key. Keys with no right chain, no wrong chain, or neither are dropped and counted
+    (an invalid chain, with no verdict, is neither right nor wrong)."""
+    if keep < 1:
+        raise ValueError(f"star.keep_per_pair={keep}: expected a positive integer")
+    extra = _by_key(rationalized)
+    rows: list[dict] = []
+    dropped = {"dropped_keys_only_right": 0, "dropped_keys_only_wrong": 0, "dropped_keys_neither": 0}
+    for row in samples:
+        right, wrong, _ = split_chains(row)
+        right += [t for t in extra.get(row["key"], []) if t not in right]
+        if not right or not wrong:
+            reason = "only_right" if right else "only_wrong" if wrong else "neither"
+            dropped[f"dropped_keys_{reason}"] += 1
+            continue
+        for chosen, rejected in list(zip(right, wrong))[:keep]:
+            rows.append({"key": row["key"], "prompt": row["prompt"], "chosen": chosen, "rejected": rejected})
+    stats = {"kept": len(rows), "kept_keys": len(samples) - sum(dropped.values()), **dropped,
+             **_length_stats([r["chosen"] for r in rows])}
+    return rows, stats
+
+
+def keys_without_right(samples: Sequence[Mapping]) -> list[str]:
+    """Keys the rationalizer is asked about: no sampled chain reached the right verdict."""
+    return [row["key"] for row in samples if not split_chains(row)[0]]
+
+
+def hint_messages(messages: Sequence[Mapping[str, str]], hint: str, label: str) -> list[dict]:
+    """The judge messages with the known answer appended to the last user message.
+
+    `hint` is a template with {winner} and {loser} (`star.rationalizer.hint`), e.g. "Explain why
+    response {winner} is better than response {loser}."."""
+    if label not in ("A", "B"):
+        raise ValueError(f"label {label!r}: expected 'A' or 'B'")
+    if not messages or messages[-1]["role"] != "user":
+        raise ValueError("hint_messages needs judge messages ending with a user message")
+    text = hint.format(winner=label, loser="B" if label == "A" else "A")
+    out = [dict(m) for m in messages]
+    out[-1]["content"] = f"{out[-1]['content']}\n\n{text}"
+    return out

@@ -1,0 +1,195 @@
+"""The STaR loop: iterations of sample -> (rationalize) -> build -> train -> eval, resumable.
+
+    python -m genrm_exp objective=star_dpo              # kill it at any point, run it again: it resumes
+    python -m genrm_exp experiment=star_demo objective=star_sft
+
+The run folder is fixed by the command line (conf/config.yaml: hydra.run.dir), so rerunning the same
+command finds the finished stages (stages.py) and skips them. What it writes:
+
+    <run>/star_config.json         the settings the stages were made with; a rerun with other
+                                   settings stops with the keys that differ (use a new run folder)
+    <run>/iter_0/eval/             the base model's evaluation (star.eval_base)
+    <run>/iter_<i>/...             see iteration.py
+    <run>/iterations.json          per iteration: yield, kept / dropped, rationale length, training,
+                                   accuracy (maj@k, and maj@1 when the judge reports it) per set
+
+The objective's judge replays iter_<n>/eval/predictions, so the pipeline's final evaluation (the
+run's metrics.json and predictions/) is the last iteration's, without judging it a second time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from genrm_exp import distributed
+from genrm_exp.data.splits import thirds
+from genrm_exp.evaluation import evaluate, write_json_atomic
+from genrm_exp.star import policy
+from genrm_exp.star.iteration import Iteration
+from genrm_exp.star.stages import Stages
+
+# Settings that may change between a run and its resumption without changing what the stages made.
+_NOT_GUARDED = ("paths", "logger", "run_name", "star.fault")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a STaR objective adds to the loop: the kind of training rows ("sft": right chains;
+    "dpo": right vs wrong) and `make_trainer(ctx, model, peft_config, rows, *, stage, start_checkpoint)`."""
+
+    rows: str
+    make_trainer: Callable
+
+
+class CachedJudge:
+    """Serves predictions/<set>.jsonl when it exists (records matched by pair id, so any subset or
+    rank shard works); otherwise asks the judge that `make_inner()` builds, once, on first need."""
+
+    def __init__(self, folder: Path, make_inner: Callable | None = None):
+        self.folder, self.make_inner, self._inner = Path(folder), make_inner, None
+
+    def predict(self, pairs: Sequence, set_name: str) -> list[dict]:
+        path = self.folder / f"{set_name}.jsonl"
+        if path.is_file():
+            with open(path, encoding="utf-8") as f:
+                by_id = {r["id"]: r for r in map(json.loads, f)}
+            missing = [p.id for p in pairs if p.id not in by_id]
+            if missing:
+                raise ValueError(f"{path} has no prediction for pair {missing[0]!r} ({len(missing)} missing); "
+                                 "the evaluation sets changed since it was written")
+            return [by_id[p.id] for p in pairs]
+        if self.make_inner is None:
+            raise FileNotFoundError(f"{path}: no predictions to replay")
+        if self._inner is None:
+            self._inner = self.make_inner()
+        return self._inner.predict(pairs, set_name)
+
+
+def cot_judge(ctx, checkpoint: Path | None):
+    """The judge of `judge=cot` (k rationales, majority vote; judging.CoTJudge) on the model of
+    `checkpoint`, built as objective=zero_shot builds it."""
+    from genrm_exp.objectives.zero_shot import build_judge, judge_dtype
+
+    model = policy.latest_model(ctx.cfg, ctx.tokenizer, checkpoint)
+    model = model.to(judge_dtype(ctx.cfg.judge, ctx.cfg.model, next(model.parameters()).device))
+    return build_judge(model, ctx.tokenizer, ctx.cfg)
+
+
+def eval_stage(ctx, folder: Path, checkpoint: Path | None) -> dict:
+    """Evaluate the model of `checkpoint` on every set into folder/eval; sets already written are
+    replayed (a stage killed half-way resumes at the next set). Returns per set the accuracy of the
+    majority vote over judge.k chains (maj@k) and of the first chain alone (maj@1)."""
+    out = folder / "eval"
+    judge = CachedJudge(out / "predictions", lambda: cot_judge(ctx, checkpoint))
+    results = evaluate(judge, ctx.eval_sets, out, bootstrap_samples=int(ctx.cfg.eval.bootstrap_samples), seed=int(ctx.cfg.seed))
+    write_json_atomic(out / "metrics.json", results)
+    summary = {}
+    for name, m in results.items():
+        if name.startswith("_") or name == "rewardbench":
+            continue
+        records = judge.predict(ctx.eval_sets[name], name)  # replayed from the file just written
+        maj1 = [r["score_maj1"] for r in records if "score_maj1" in r]
+        summary[name] = {"accuracy": m["accuracy"], "maj1_accuracy": sum(maj1) / len(maj1) if maj1 else None,
+                         "k": int(ctx.cfg.judge.k), **{k: v for k, v in m.items() if k in ("n", "invalid", "ece")}}
+    if "rewardbench" in results:
+        summary["rewardbench"] = {"score": results["rewardbench"]["score"]}
+    return summary
+
+
+def guarded_settings(cfg) -> dict:
+    settings = OmegaConf.to_container(cfg, resolve=True)
+    for dotted in _NOT_GUARDED:
+        *parents, leaf = dotted.split(".")
+        node = settings
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(leaf, None)
+    return settings
+
+
+def _flat(value, prefix: str = "") -> dict:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def guard(ctx) -> None:
+    """Record the settings on the first run; on a resumption, stop if they changed."""
+    path = ctx.run_dir / "star_config.json"
+    now = guarded_settings(ctx.cfg)
+    if path.is_file():
+        before = json.loads(path.read_text(encoding="utf-8"))
+        a, b = _flat(before), _flat(now)
+        changed = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+        if changed:
+            raise ValueError(f"{ctx.run_dir} holds a STaR run made with other settings ({', '.join(changed[:8])}); "
+                             "rerun with the original settings, or choose another folder (hydra.run.dir=...)")
+    else:
+        write_json_atomic(path, now)
+
+
+def check(cfg, n_train: int) -> None:
+    star = cfg.star
+    if distributed.world_size() > 1:
+        raise NotImplementedError("STaR runs in one process (sampling and stage files are not sharded yet)")
+    if cfg.judge.style != "cot":
+        raise ValueError(f"judge.style={cfg.judge.style!r}: STaR samples chains of thought; use judge=cot")
+    if star.order not in ("random", "fixed", "both"):
+        raise ValueError(f"star.order={star.order!r}: expected random, fixed or both")
+    if star.init not in ("latest", "base"):
+        raise ValueError(f"star.init={star.init!r}: expected latest or base")
+    if int(star.iterations) < 1 or n_train < int(star.iterations):
+        raise ValueError(f"star.iterations={star.iterations} needs at least that many training pairs (have {n_train})")
+
+
+def run_star(ctx, recipe: Recipe):
+    """Run (or resume) every iteration; return the judge that replays the last evaluation."""
+    cfg, star = ctx.cfg, ctx.cfg.star
+    check(cfg, len(ctx.train))
+    guard(ctx)
+    n = int(star.iterations)
+    parts = thirds(ctx.train, n, int(cfg.seed))
+    fault = star.fault.kill_after_stage
+    history: list[dict] = []
+    if star.eval_base:
+        stages = Stages(ctx.run_dir / "iter_0", fault_after=fault)
+        history.append({"iteration": 0, "eval": stages.run("eval", lambda: eval_stage(ctx, stages.folder, None))})
+        _publish(ctx, history)
+    latest: Path | None = None
+    for i in range(1, n + 1):
+        it = Iteration(ctx, i, parts[i - 1], ctx.run_dir / f"iter_{i}", latest, latest if star.init == "latest" else None)
+        entry, latest = _iteration(ctx, recipe, it, Stages(it.folder, fault_after=fault))
+        history.append(entry)
+        _publish(ctx, history)
+    return CachedJudge(ctx.run_dir / f"iter_{n}" / "eval" / "predictions")
+
+
+def _iteration(ctx, recipe: Recipe, it: Iteration, stages: Stages) -> tuple[dict, Path | None]:
+    """One iteration's stages; returns its history entry and the latest checkpoint after it."""
+    entry: dict = {"iteration": it.index, "pairs": len(it.part), "sample": stages.run("sample", it.sample)}
+    if ctx.cfg.objective.rationalize:
+        entry["rationalize"] = stages.run("rationalize", it.rationalize)
+    entry["build"] = stages.run("build", lambda: it.build(recipe.rows))
+    entry["train"] = stages.run("train", lambda: it.train(recipe.rows, recipe.make_trainer))
+    latest = it.folder / "checkpoint" if entry["train"]["checkpoint"] else it.sampler_checkpoint
+    entry["eval"] = stages.run("eval", lambda: eval_stage(ctx, it.folder, latest))
+    return entry, latest
+
+
+def _publish(ctx, history: list[dict]) -> None:
+    write_json_atomic(ctx.run_dir / "iterations.json", history)
+    entry = history[-1]
+    values = {"star/iteration": entry["iteration"]}
+    for name, m in entry["eval"].items():
+        values.update({f"star/{name}/{k}": v for k, v in m.items() if k not in ("n", "k") and v is not None})
+    if "build" in entry:
+        values.update({f"star/{k}": entry["build"][k] for k in ("yield", "kept", "rationale_tokens_mean")})
+    ctx.tracker.log(values)

@@ -1,0 +1,148 @@
+"""Sample k chains of thought per (pair, presentation order), resumably, into samples.jsonl.
+
+    items = [Item.make(pair, swapped, prompt) for ...]          # one per (pair id, order): a key
+    info = sample_items(it_dir / "samples.jsonl", items, fn, chunk_size=32, seed=s)
+
+`fn(items, seed) -> [[text] * k]` (or dicts {"texts": [...], **fields}) is the sampler (generation.Generator on the latest model, or a
+file of rationales). Items are cut into fixed chunks of `chunk_size` keys in plan order; each chunk's
+rows are appended to ``samples.jsonl.partial`` in one write, then flushed and fsynced. After a crash
+the rerun reads the partial file (a torn last line, from a kill in the middle of a write, is cut
+off), keeps every key already there, and samples only the chunks with missing keys. When all keys
+are present the rows are written to ``samples.jsonl`` in plan order (temporary name, rename) and the
+partial file is removed, so a resumed run's file is identical to an uninterrupted one's.
+
+Determinism, precisely: a chunk is sampled from the same inputs (its items and `seed`) whether or
+not the run was interrupted, and generation.Generator draws sample j of a prompt from a generator
+seeded by (seed, prompt text, j). So a resumed run writes the same samples as an uninterrupted run
+on the same machine and thread count; across hardware or batch shapes, logits can differ in the last
+bits and flip a near-tie token.
+
+Each row: {"key", "id", "swapped", "label", "prompt", "texts", "verdicts", ...item.extra}, where
+`label` is the right verdict as shown (A when the chosen response is shown first), `prompt` the
+rendered prompt that training shows, `sampled_prompt` (only when different) the one the sampler
+read (the rationalizer's hinted prompt, a bootstrap model's template), and `verdicts` the parsed
+verdict of each text (as shown).
+
+Test: python -m pytest tests/star/test_resume.py -q
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genrm_exp.evaluation import write_jsonl_atomic
+from genrm_exp.verdicts import parse_verdict, verdict_for_label
+
+# (items, seed) -> per item its k texts, or a dict {"texts": [...], **more fields of the row}.
+SampleFn = Callable[[Sequence["Item"], int], list]
+
+
+def key_of(pair_id: str, swapped: bool) -> str:
+    """`<pair id>|AB` (chosen shown as A) or `<pair id>|BA` (shown swapped)."""
+    return f"{pair_id}|{'BA' if swapped else 'AB'}"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One (pair, order) to sample: `prompt` is what the sampler reads, `train_prompt` what the
+    training row shows (they differ for the rationalizer's hinted prompt, or a bootstrap model's
+    chat template)."""
+
+    key: str
+    pair_id: str
+    swapped: bool
+    label: str
+    prompt: str
+    train_prompt: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, pair_id: str, swapped: bool, prompt: str, train_prompt: str | None = None, **extra) -> Item:
+        return cls(key_of(pair_id, swapped), pair_id, swapped, verdict_for_label(not swapped), prompt,
+                   prompt if train_prompt is None else train_prompt, dict(extra))
+
+    def row(self, texts: Sequence[str], **fields) -> dict:
+        row = {"key": self.key, "id": self.pair_id, "swapped": self.swapped, "label": self.label,
+               "prompt": self.train_prompt, "texts": list(texts), "verdicts": [parse_verdict(t) for t in texts]}
+        if self.prompt != self.train_prompt:
+            row["sampled_prompt"] = self.prompt
+        return {**row, **self.extra, **fields}
+
+
+def partial_path(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+def read_partial(path: Path) -> dict[str, dict]:
+    """Rows already written to a partial file, by key. A torn last line is cut off the file."""
+    if not path.is_file():
+        return {}
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):  # killed in the middle of a write: drop the incomplete line
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    rows: dict[str, dict] = {}
+    for n, line in enumerate(data[:end].decode("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            rows[row["key"]] = row
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{path} line {n}: not a sample row with a 'key' ({err}); delete the file to resample") from err
+    return rows
+
+
+def _append(path: Path, rows: Sequence[dict]) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def chunks(items: Sequence[Item], size: int) -> list[list[Item]]:
+    if size < 1:
+        raise ValueError(f"star.chunk_size={size}: expected a positive integer")
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def sample_items(path: Path, items: Sequence[Item], fn: SampleFn, *, chunk_size: int, seed: int,
+                 kill_after_chunks: int | None = None, log=print) -> dict:
+    """Sample every item not yet in the partial file, chunk by chunk; write `path` when complete.
+
+    Returns {"keys", "chunks", "chunks_reused", "chunks_sampled"}. `kill_after_chunks` (test-only,
+    `star.fault.kill_after_chunks`) SIGKILLs the process after that many chunks were written here.
+    """
+    keys = [it.key for it in items]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{path}: duplicate sample keys in the plan")
+    partial = partial_path(path)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    done = read_partial(partial)
+    plan = chunks(items, chunk_size)
+    reused = sampled = 0
+    for n, chunk in enumerate(plan, 1):
+        missing = [it for it in chunk if it.key not in done]
+        if not missing:
+            reused += 1
+            continue
+        texts = fn(chunk, seed)  # the whole chunk, so its inputs never depend on where a crash fell
+        if len(texts) != len(chunk):
+            raise RuntimeError(f"sampler returned {len(texts)} results for {len(chunk)} prompts")
+        rows = [it.row(t) if isinstance(t, list) else it.row(**t) for it, t in zip(chunk, texts) if it.key not in done]
+        _append(partial, rows)
+        done.update((r["key"], r) for r in rows)
+        sampled += 1
+        log(f"[star] {path.parent.name}/{path.name}: chunk {n}/{len(plan)} written")
+        if kill_after_chunks is not None and sampled >= kill_after_chunks:
+            os.kill(os.getpid(), signal.SIGKILL)  # test-only: a crash in the middle of sampling
+    write_jsonl_atomic(path, [done[k] for k in keys])
+    partial.unlink(missing_ok=True)
+    return {"keys": len(keys), "chunks": len(plan), "chunks_reused": reused, "chunks_sampled": sampled}
