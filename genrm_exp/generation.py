@@ -3,15 +3,20 @@
     gen = Generator(model, tokenizer, batch_size=16)
     texts = gen.sample(rendered_prompts, SamplingParams(k=4, temperature=0.7, seed=0))  # [[str] * k]
 
-What it does, on stock `transformers.generate`:
+Two backends give the same tokens (`Generator(..., backend=...)`):
+- `static` (default): genrm_exp.decoding's own loop: a static KV cache and, on CUDA, the per-step
+  forward + sampling captured in CUDA graphs by torch.compile; no host synchronisation per step;
+- `hf_generate`: stock `transformers.generate`, kept to compare against and as a fallback.
+
+What both do:
 - prompts are encoded once, sorted longest first and batched with left padding; `batch_size` counts
   sequences (prompts x k) per call;
 - the k samples of a prompt share one prefill: the prompt is run once, its KV cache repeated k times,
   and generation continues from it (no re-encoding of the prompt per sample);
 - generation stops at EOS and, with `stop_at_verdict`, once `[[A]]` or `[[B]]` has been written;
-- sampling is temperature + nucleus (top-p) through the Gumbel-max trick: each sample draws its
-  noise from its own generator seeded by (seed, prompt text, sample index), so a sample does not
-  depend on which other prompts share its batch, nor on batch_size. What can still change a draw is
+- sampling is temperature + nucleus (top-p), then one uniform per (sample, step) drawn from a hash
+  of (seed, prompt text, sample index, step) inverts the CDF (genrm_exp.decoding), so a sample does
+  not depend on which other prompts share its batch, nor on batch_size, nor on the backend. What can still change a draw is
   floating-point drift in the logits between batch shapes (padding width, kernels) when two tokens
   are within rounding of each other. temperature=0 is greedy.
 
@@ -30,7 +35,10 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
+from genrm_exp.decoding import Decoder, choose, uniforms
+
 VERDICT_STOPS = ("[[A]]", "[[B]]")
+BACKENDS = ("static", "hf_generate")
 
 
 @dataclass(frozen=True)
@@ -66,17 +74,16 @@ def sample_seed(seed: int, prompt: str, index: int) -> int:
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
-class _GumbelNoise:
-    """Adds Gumbel(0, 1) noise, one generator per row, to processed logits; the argmax is then a
-    sample from softmax(logits) (Gumbel-max). Masked (-inf) tokens stay masked."""
+class _SeededChoice:
+    """A logits processor for `generate`: keeps only the token `decoding.choose` draws for each row
+    (the seeded draw of the static backend), so the argmax `generate` takes is that sample."""
 
-    def __init__(self, seeds: Sequence[int], device: torch.device):
-        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+    def __init__(self, seeds: Sequence[int], prompt_width: int, device: torch.device):
+        self.seeds, self.width = torch.tensor(list(seeds), dtype=torch.long, device=device), prompt_width
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        u = torch.stack([torch.rand(scores.shape[-1], generator=g, device=scores.device) for g in self.generators])
-        gumbel = -torch.log(-torch.log(u.clamp(1e-20, 1.0 - 1e-7)))
-        return scores.float() + gumbel
+        tok = choose(scores.float(), uniforms(self.seeds, input_ids.shape[1] - self.width))
+        return torch.full_like(scores, -float("inf"), dtype=torch.float32).scatter_(1, tok[:, None], 0.0)
 
 
 def left_pad(seqs: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,11 +104,13 @@ def positions(mask: torch.Tensor) -> torch.Tensor:
 class Generator:
     """Batched sampling from a causal LM (plain or PEFT-wrapped) with a tokenizer."""
 
-    def __init__(self, model, tokenizer, *, batch_size: int):
+    def __init__(self, model, tokenizer, *, batch_size: int, backend: str = "static"):
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} must be >= 1")
-        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
-        self._stop = None
+        if backend not in BACKENDS:
+            raise ValueError(f"backend={backend!r}: expected one of {list(BACKENDS)}")
+        self.model, self.tokenizer, self.batch_size, self.backend = model, tokenizer, batch_size, backend
+        self._stop, self._decoder = None, None
         self.last_stats: dict[str, float] = {}
 
     def _stop_criteria(self):
@@ -114,24 +123,48 @@ class Generator:
     @torch.inference_mode()
     def sample(self, prompts: Sequence[str], params: SamplingParams, desc: str = "sample") -> list[list[str]]:
         """k completions per rendered prompt, in input order (completion text only, special tokens
-        stripped). Deterministic under params.seed whatever the batch composition (module docstring)."""
-        started, new_tokens = time.time(), 0
-        encoded = [list(self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+        stripped). Deterministic under params.seed whatever the batch composition (module docstring).
+        `last_stats` then holds the new tokens made (EOS and stop tokens included) and the time."""
+        started, new_tokens = time.perf_counter(), 0
+        encoded = self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"] if prompts else []
         order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
         per_batch = max(1, self.batch_size // params.k)
         out: list[list[str]] = [[] for _ in prompts]
         self.model.eval()
+        cache_len = None
+        if self.backend == "static" and prompts:
+            if self._decoder is None:
+                self._decoder = Decoder(self.model, self.tokenizer)
+            cache_len = self._decoder.cache_len(len(encoded[order[0]]), params.max_new_tokens)
         for start in tqdm(range(0, len(order), per_batch), desc=desc, leave=False, disable=not prompts):
             idx = order[start : start + per_batch]
-            rows = self._generate([encoded[i] for i in idx], [prompts[i] for i in idx], params)
+            seqs, texts = [encoded[i] for i in idx], [prompts[i] for i in idx]
+            if self.backend == "hf_generate":
+                rows = [[t for t in r if t != self.tokenizer.pad_token_id] for r in self._generate(seqs, texts, params).tolist()]
+            else:
+                rows = self._decode(seqs, texts, params, per_batch, cache_len)
             for n, i in enumerate(idx):
                 for ids in rows[n * params.k : (n + 1) * params.k]:
-                    new_tokens += int((ids != self.tokenizer.pad_token_id).sum())
+                    new_tokens += len(ids)
                     out[i].append(self.tokenizer.decode(ids, skip_special_tokens=True))
-        seconds = time.time() - started
+        seconds = time.perf_counter() - started
         self.last_stats = {"prompts": len(prompts), "samples": len(prompts) * params.k, "new_tokens": new_tokens,
-                           "seconds": round(seconds, 2), "tokens_per_s": round(new_tokens / max(seconds, 1e-9), 1)}
+                           "seconds": round(seconds, 3), "tokens_per_s": round(new_tokens / max(seconds, 1e-9), 1),
+                           "backend": self.backend if self._decoder is None else f"{self.backend} ({self._decoder.mode})"}
         return out
+
+    def _decode(self, seqs: list[list[int]], texts: list[str], params: SamplingParams, per_batch: int,
+                cache_len: int | None) -> list[list[int]]:
+        """The static backend: rows grouped by prompt (k each), new tokens cut at the stop. Compiled, a
+        short last batch is filled with copies of its first prompt so every batch has one shape."""
+        real = len(seqs)
+        if self._decoder.compile and real < per_batch:
+            seqs, texts = seqs + [seqs[0]] * (per_batch - real), texts + [texts[0]] * (per_batch - real)
+        ids, mask = left_pad(seqs, self.tokenizer.pad_token_id)
+        seeds = [sample_seed(params.seed, t, j) for t in texts for j in range(params.k)]
+        stops = VERDICT_STOPS if params.stop_at_verdict else ()
+        rows, _ = self._decoder.run(ids, mask, k=params.k, params=params, seeds=seeds, stops=stops, cache_len=cache_len)
+        return rows[: real * params.k]
 
     def _generate(self, seqs: list[list[int]], texts: list[str], params: SamplingParams) -> torch.Tensor:
         """Rows grouped by prompt (k each), holding only the new tokens (pad after a stop)."""
@@ -155,9 +188,9 @@ class Generator:
             if params.top_p < 1.0:
                 processors.append(TopPLogitsWarper(params.top_p))
             seeds = [sample_seed(params.seed, t, j) for t in texts for j in range(k)]
-            processors.append(_GumbelNoise(seeds, device))
+            processors.append(_SeededChoice(seeds, ids.shape[1], device))
         config = GenerationConfig(
-            do_sample=False,  # the argmax over Gumbel-perturbed logits is the sample
+            do_sample=False,  # _SeededChoice leaves one token standing: the argmax is the sample
             num_beams=1,
             max_new_tokens=params.max_new_tokens,
             pad_token_id=self.tokenizer.pad_token_id,

@@ -52,8 +52,9 @@ def _prompts(tokenizer):
     return [tokenizer.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True) for t in texts]
 
 
-def test_k_samples_per_prompt_in_input_order_and_stop_at_the_verdict(tokenizer):
-    gen = Generator(scripted_lm(tokenizer, *ALWAYS_A), tokenizer, batch_size=4)
+@pytest.mark.parametrize("backend", ["static", "hf_generate"])
+def test_k_samples_per_prompt_in_input_order_and_stop_at_the_verdict(tokenizer, backend):
+    gen = Generator(scripted_lm(tokenizer, *ALWAYS_A), tokenizer, batch_size=4, backend=backend)
     prompts = _prompts(tokenizer)
     out = gen.sample(prompts, SamplingParams(k=3, temperature=1.0, max_new_tokens=12, seed=0))
     assert [len(o) for o in out] == [3, 3, 3, 3]
@@ -63,31 +64,34 @@ def test_k_samples_per_prompt_in_input_order_and_stop_at_the_verdict(tokenizer):
     assert gen.last_stats["new_tokens"] == 7 and gen.last_stats["samples"] == 1
 
 
-def test_samples_depend_on_seed_not_on_batching(tiny_lm, tokenizer):
+@pytest.mark.parametrize("backend", ["static", "hf_generate"])
+def test_samples_depend_on_seed_not_on_batching(tiny_lm, tokenizer, backend):
     prompts = _prompts(tokenizer)
     params = SamplingParams(k=3, temperature=1.0, top_p=0.9, max_new_tokens=6, seed=7)
-    a = Generator(tiny_lm, tokenizer, batch_size=12).sample(prompts, params)
-    b = Generator(tiny_lm, tokenizer, batch_size=3).sample(prompts[::-1], params)[::-1]
-    c = Generator(tiny_lm, tokenizer, batch_size=12).sample(prompts[1:2], params)
+    a = Generator(tiny_lm, tokenizer, batch_size=12, backend=backend).sample(prompts, params)
+    b = Generator(tiny_lm, tokenizer, batch_size=3, backend=backend).sample(prompts[::-1], params)[::-1]
+    c = Generator(tiny_lm, tokenizer, batch_size=12, backend=backend).sample(prompts[1:2], params)
     assert a == b and c == [a[1]]
     assert all(len(set(o)) > 1 for o in a), "the k samples of a prompt should differ"
-    other = Generator(tiny_lm, tokenizer, batch_size=12).sample(prompts, SamplingParams(**{**params.__dict__, "seed": 8}))
+    other = Generator(tiny_lm, tokenizer, batch_size=12, backend=backend).sample(prompts, SamplingParams(**{**params.__dict__, "seed": 8}))
     assert other != a
     assert sample_seed(7, "p", 0) != sample_seed(7, "p", 1) != sample_seed(8, "p", 1)
 
 
-def test_shared_prefill_gives_the_same_samples_and_runs_each_prompt_once(tiny_lm, tokenizer):
+@pytest.mark.parametrize("backend", ["static", "hf_generate"])
+def test_shared_prefill_gives_the_same_samples_and_runs_each_prompt_once(tiny_lm, tokenizer, backend):
     prompts = _prompts(tokenizer)
-    greedy1 = Generator(tiny_lm, tokenizer, batch_size=8).sample(prompts, SamplingParams(k=1, temperature=0.0, max_new_tokens=5))
+    greedy1 = Generator(tiny_lm, tokenizer, batch_size=8, backend=backend).sample(prompts, SamplingParams(k=1, temperature=0.0, max_new_tokens=5))
     seen: list[tuple[int, int]] = []
     hook = tiny_lm.register_forward_pre_hook(lambda m, args, kw: seen.append(tuple(kw["input_ids"].shape)), with_kwargs=True)
     try:
-        greedy2 = Generator(tiny_lm, tokenizer, batch_size=8).sample(prompts, SamplingParams(k=2, temperature=0.0, max_new_tokens=5))
+        greedy2 = Generator(tiny_lm, tokenizer, batch_size=8, backend=backend).sample(prompts, SamplingParams(k=2, temperature=0.0, max_new_tokens=5))
     finally:
         hook.remove()
     assert greedy2 == [[g[0], g[0]] for g in greedy1]
     longest = max(len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts)
-    assert seen[0] == (4, longest - 1), "the prompt prefill should run once per prompt, not per sample"
+    prefill = longest if backend == "static" else longest - 1  # generate feeds the last prompt token itself
+    assert seen[0] == (4, prefill), "the prompt prefill should run once per prompt, not per sample"
     assert all(shape[0] == 8 and shape[1] == 1 for shape in seen[1:]), seen
 
 
@@ -98,3 +102,5 @@ def test_bad_parameters_fail_clearly():
         SamplingParams(top_p=0.0)
     with pytest.raises(ValueError, match="batch_size=0"):
         Generator(None, None, batch_size=0)
+    with pytest.raises(ValueError, match="backend='vllm'"):
+        Generator(None, None, batch_size=1, backend="vllm")
