@@ -5,7 +5,8 @@
 Finds every run (a folder with config.yaml) below the given folders, and writes report.md
 (methods x evaluation sets, accuracy with 95% intervals, RewardBench sections, cost) and
 report.png (accuracy per set with the intervals as error bars) into the first folder, or --out;
-for STaR runs also a per-iteration table and star.png (accuracy against iteration, report_plots.py).
+for STaR runs also a per-iteration table and star.png (accuracy against iteration, report_plots.py);
+for judges a table of position bias / invalid verdicts / maj@1 vs maj@k and reliability.png (report_judges.py).
 A run without metrics.json is listed as failed.
 """
 
@@ -15,6 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
+from genrm_exp.report_judges import calibration, calibration_markdown, judge_markdown, reliability_chart
 from genrm_exp.report_plots import star_chart, star_histories, star_markdown
 from genrm_exp.report_table import cell, rewardbench_cell
 
@@ -120,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or args.dirs[0]
     out.mkdir(parents=True, exist_ok=True)
     histories = star_histories(runs)
-    (out / "report.md").write_text(markdown(runs) + star_markdown(histories))
+    cal = calibration([r for r in runs if r["metrics"]])
+    (out / "report.md").write_text(markdown(runs) + judge_markdown(runs) + calibration_markdown(cal) + star_markdown(histories))
+    if reliability_chart(cal, out / "reliability.png"):
+        print(f"wrote {out / 'reliability.png'} (calibration of P(chosen))")
     chart(runs, out / "report.png")
     if star_chart(histories, out / "star.png"):
         print(f"wrote {out / 'star.png'} (STaR accuracy per iteration)")

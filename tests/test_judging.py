@@ -163,3 +163,21 @@ def test_shared_prefix_scoring_equals_a_full_forward_per_text(tokenizer):
         pa, pb = logp[enc.token_a].exp().item(), logp[enc.token_b].exp().item()
         assert p_a == pytest.approx(pa / (pa + pb), abs=1e-5)
         assert mass == pytest.approx(pa + pb, rel=1e-5)
+
+
+def test_report_shows_judge_extras_and_a_reliability_diagram(tmp_path):
+    import json
+
+    from genrm_exp.report_judges import calibration, calibration_markdown, judge_markdown, reliability_chart
+
+    recs = records_from_probs([_pair(i) for i in range(4)], [[False, True]] * 4, [[0.9, 0.2], [0.6, 0.7], [0.3, 0.4], [0.8, 0.1]])
+    (tmp_path / "predictions").mkdir()
+    (tmp_path / "predictions" / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    run = {"dir": tmp_path, "name": "genrm", "metrics": {"t": set_metrics(recs, bootstrap_samples=20, seed=0), "_run": {}}}
+    table = judge_markdown([run])
+    assert "| genrm | t |" in table and "pos. consistency" in table
+    assert judge_markdown([{"dir": tmp_path, "name": "bt", "metrics": {"t": {"accuracy": 0.5}}}]) == ""
+    cal = calibration([run])
+    assert cal[0][3] == 4 and cal[0][2] == pytest.approx(set_metrics(recs, bootstrap_samples=20, seed=0)["ece"])
+    assert "| genrm |" in calibration_markdown(cal)
+    assert reliability_chart(cal, tmp_path / "reliability.png") and (tmp_path / "reliability.png").stat().st_size > 1000

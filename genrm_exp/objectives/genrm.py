@@ -76,4 +76,7 @@ def build(ctx) -> DirectJudge:
     trainer = make_trainer(ctx)
     trainer.train()
     trainer.save_model(str(ctx.path("checkpoint")))
-    return DirectJudge(trainer.model, ctx.tokenizer, ctx.cfg.judge, seed=int(ctx.cfg.seed))
+    model = trainer.model
+    if hasattr(model, "merge_and_unload"):  # LoRA: fold the adapters in, so scoring runs plain matmuls
+        model = model.merge_and_unload()
+    return DirectJudge(model, ctx.tokenizer, ctx.cfg.judge, seed=int(ctx.cfg.seed))

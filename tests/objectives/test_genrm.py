@@ -59,3 +59,30 @@ def test_genrm_refuses_a_cot_judge(tmp_path):
     ctx = make_ctx(["objective=genrm", "judge=cot"], tmp_path)
     with pytest.raises(ValueError, match="needs judge=direct"):
         genrm.make_trainer(ctx)
+
+
+def test_api_loads_the_run_and_serves_as_reward_and_pairwise_judge(tmp_path):
+    from omegaconf import OmegaConf
+
+    from genrm_exp.api import GenRM
+
+    ctx = make_ctx(["objective=genrm", "judge.order=both"], tmp_path)
+    judge = genrm.build(ctx)
+    OmegaConf.save(ctx.cfg, ctx.run_dir / "config.yaml", resolve=True)
+    pairs = ctx.eval_sets["heldout"][:3]
+    expected = [r["p_chosen"] for r in judge.predict(pairs, "heldout")]
+    rm = GenRM.from_run(ctx.run_dir, device="cpu")
+    prompts = [p.prompt_messages() for p in pairs]
+    probs = rm.preferences(prompts, [p.chosen for p in pairs], [p.rejected for p in pairs])
+    assert probs == pytest.approx(expected, abs=1e-4)
+    p = pairs[0]
+    assert rm.preference(p.question, p.chosen, p.rejected) == pytest.approx(1 - rm.preference(p.question, p.rejected, p.chosen))
+    reward = rm.reward_fn()
+    got = reward(prompts=prompts, completions=[[{"role": "assistant", "content": q.chosen}] for q in pairs],
+                 reference=[q.rejected for q in pairs])
+    assert got == pytest.approx(probs, abs=1e-6)
+    assert rm.judge(prompts, [[q.chosen, q.rejected] for q in pairs]) == [0 if x >= 0.5 else 1 for x in probs]
+    with pytest.raises(KeyError, match="'reference' column"):
+        reward(prompts=prompts, completions=["x"] * 3)
+    with pytest.raises(FileNotFoundError, match="config.yaml not found"):
+        GenRM.from_run(tmp_path / "nowhere")

@@ -36,6 +36,10 @@ def test_cot_evaluation_end_to_end_with_k_2(tmp_path):
             assert r["votes"]["counts_a"] + r["votes"]["counts_b"] + r["votes"]["invalid"] == 4
             assert r["score"] in (0.0, 0.5, 1.0) and 0.0 <= r["p_chosen"] <= 1.0
         assert m["invalid"] == sum(r["invalid"] for r in records)
+    from genrm_exp.api import GenRM
+
+    rm = GenRM.from_run(run, device="cpu")  # the same CoT judge from Python: vote share of 2 orders x k=2
+    assert rm.preference("Say hi.", "Hi!", "No.") in (0.0, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4, 1.0)
     rb = json.loads((run / "rewardbench_results.json").read_text())
     assert rb["model"] == "tiny-random-llama" and rb["model_type"] == "Generative RM"
     assert rb["llmbar-natural"] == pytest.approx(metrics["llmbar-natural"]["accuracy"])
