@@ -3,11 +3,12 @@
     python -m genrm_exp.report outputs/multirun/2026-11-26_10-00-00 [more run or multirun dirs]
 
 Finds every run (a folder with config.yaml) below the given folders, and writes report.md
-(methods x evaluation sets, accuracy with 95% intervals, RewardBench sections, cost) and
+(methods x evaluation sets, accuracy with 95% intervals, RewardBench sections, and the cost of
+each cell: train and total seconds, GPUs, GPU-hours, generated tokens) and
 report.png (accuracy per set with the intervals as error bars) into the first folder, or --out;
 for STaR runs also a per-iteration table and star.png (accuracy against iteration, report_plots.py);
 for judges a table of position bias / invalid verdicts / maj@1 vs maj@k and reliability.png (report_judges.py).
-A run without metrics.json is listed as failed.
+A run without metrics.json is listed as FAILED with the last line of its error.txt.
 """
 
 from __future__ import annotations
@@ -31,9 +32,26 @@ def find_runs(roots: list[Path]) -> list[dict]:
             metrics_file = folder / "metrics.json"
             metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
             info = (metrics or {}).get("_run", {})
-            runs.append({"dir": folder, "name": info.get("run_name") or folder.name, "metrics": metrics,
-                         "objective": info.get("objective", ""), "overrides": info.get("overrides")})
+            run = {"dir": folder, "name": info.get("run_name") or folder.name, "metrics": metrics,
+                   "objective": info.get("objective", ""), "overrides": info.get("overrides")}
+            if metrics is None:
+                run.update(failed_run(folder, config))
+            runs.append(run)
     return runs
+
+
+def failed_run(folder: Path, config: Path) -> dict:
+    """What a run without metrics.json still tells: its overrides (Hydra writes them first), its
+    objective, and the last line of error.txt (none: still running, or killed)."""
+    import yaml
+
+    overrides_file = folder / ".hydra" / "overrides.yaml"
+    overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else None
+    objective = ((yaml.safe_load(config.read_text()) or {}).get("objective") or {}).get("name", "")
+    error_file = folder / "error.txt"
+    lines = error_file.read_text().strip().splitlines() if error_file.is_file() else []
+    error = lines[-1][:160] if lines else "no metrics.json and no error.txt: running, or killed"
+    return {"objective": objective, "overrides": overrides, "error": error}
 
 
 def short_names(runs: list[dict]) -> None:
@@ -57,17 +75,21 @@ def set_names(runs: list[dict]) -> list[str]:
 def markdown(runs: list[dict]) -> str:
     sets = set_names(runs)
     lines = ["# genrm-exp report", "", "Accuracy in % with 95% bootstrap intervals; a tie or invalid verdict counts 0.5.", ""]
-    header = ["run", *sets, "RewardBench", "train s", "total s"]
+    header = ["run", *sets, "RewardBench", "train s", "total s", "GPUs", "GPU-h", "gen. tokens"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for run in runs:
         m = run["metrics"]
         if m is None:
-            lines.append("| " + " | ".join([run["name"], *(["FAILED"] * (len(header) - 1))]) + " |")
+            error = run["error"].replace("|", "/")
+            lines.append("| " + " | ".join([run["name"], f"FAILED: {error}", *(["-"] * (len(header) - 2))]) + " |")
             continue
         cost = m.get("_run", {})
         row = [run["name"], *(cell(m.get(s)) for s in sets), rewardbench_cell(m.get("rewardbench")),
-               str(cost.get("seconds_train", "-")), str(cost.get("seconds_total", "-"))]
+               *(_value(cost.get(k)) for k in ("seconds_train", "seconds_total", "gpus", "gpu_hours", "generated_tokens"))]
         lines.append("| " + " | ".join(row) + " |")
+    failed = sum(r["metrics"] is None for r in runs)
+    if failed:
+        lines += ["", f"{failed} of {len(runs)} runs FAILED; each failed folder holds error.txt (the traceback)."]
     sections = [(r["name"], r["metrics"]["rewardbench"]) for r in runs if r["metrics"] and "rewardbench" in r["metrics"]]
     if sections:
         names = sorted({s for _, rb in sections for s in rb["sections"]})
@@ -76,6 +98,11 @@ def markdown(runs: list[dict]) -> str:
             vals = [f"{100 * rb['sections'][s]:.1f}" if s in rb["sections"] else "-" for s in names]
             lines.append(f"| {name} | " + " | ".join(vals) + f" | {', '.join(rb['missing_sections']) or '-'} |")
     return "\n".join(lines) + "\n"
+
+
+def _value(v) -> str:
+    """A cost cell: '-' when not recorded (older runs, or a count nobody made)."""
+    return "-" if v is None else (f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v))
 
 
 def chart(runs: list[dict], path: Path) -> None:
