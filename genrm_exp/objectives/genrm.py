@@ -14,10 +14,12 @@ every pair in both orders (`both`).
 from __future__ import annotations
 
 import hashlib
+import json
 
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
+from genrm_exp import distributed
 from genrm_exp.judging import DirectJudge, render_pair
 from genrm_exp.modeling import load_model, lora_config
 from genrm_exp.objectives.trl_args import trl_config
@@ -59,8 +61,12 @@ def make_trainer(ctx) -> SFTTrainer:
                          "(chain-of-thought GenRM is trained by the STaR objectives)")
     rows = sft_rows(ctx.train, ctx.tokenizer, cfg.judge, train_orders(ctx.train, int(cfg.seed), cfg.objective.train_orders))
     # TRL cuts rows over max_length from the end, which removes the verdict and drops the row: count them.
-    max_length = int(cfg.data.max_length)
-    ctx.data_report["genrm_rows_over_max_length"] = sum(len(ids) > max_length for ids in rows["input_ids"])
+    max_length, lengths = int(cfg.data.max_length), [len(ids) for ids in rows["input_ids"]]
+    labels = [ids[-1] for ids in rows["input_ids"]]
+    summary = {"rows": len(lengths), "verdict_token_counts": {str(t): labels.count(t) for t in sorted(set(labels))},
+               "max_tokens": max(lengths, default=0), "over_max_length": sum(n > max_length for n in lengths)}
+    if distributed.is_main():
+        ctx.path("train", "sft_rows.json").write_text(json.dumps(summary, indent=2))
     model = load_model(cfg.model, ctx.tokenizer, head="causal_lm", cache=cfg.paths.cache)
     return SFTTrainer(
         model=model,

@@ -3,6 +3,8 @@ moves every trainable parameter, and the trained judge scores the very token it 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import assert_all_trainable_changed, make_ctx
 
@@ -28,6 +30,9 @@ def test_labels_mask_everything_but_the_verdict(tmp_path, orders):
         assert row["input_ids"][:-1] == enc.context_ids
         verdicts.append(ctx.tokenizer.decode([labels[-1]]))
     assert verdicts.count("A") == verdicts.count("B") == len(verdicts) // 2
+    summary = json.loads((ctx.run_dir / "train" / "sft_rows.json").read_text())
+    assert summary["rows"] == len(rows) and sorted(summary["verdict_token_counts"].values()) == [len(rows) // 2] * 2
+    assert summary["over_max_length"] == 0
 
 
 def test_alternate_orders_swap_exactly_half_by_a_seeded_hash(tmp_path):
