@@ -162,3 +162,23 @@ def test_failed_cell_leaves_the_sweep_to_finish(launcher, tmp_path):
     text = (sweep / "report.md").read_text()
     assert "| bt,model.dtype=bogus | FAILED: genrm_exp.modeling.ModelError: model.dtype='bogus'" in text
     assert "| bt,model.dtype=float32 | " in text and "1 of 2 runs FAILED" in text
+
+
+def test_sbatch_fallback_runs_torchrun_with_a_fixed_run_folder(tmp_path):
+    """launch/sbatch_torchrun.sh under bash with stand-ins for srun and scontrol (no SLURM here):
+    torchrun starts two CPU ranks that meet at the head node's rendezvous and write one run folder."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text('#!/bin/sh\nwhile [ "${1#-}" != "$1" ]; do shift; done\nexec "$@"\n')
+    (bin_dir / "scontrol").write_text("#!/bin/sh\necho localhost\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    env = {**ENV, "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "SLURM_JOB_ID": "4242", "SLURM_JOB_NODELIST": "localhost", "SLURM_NNODES": "1", "SLURM_SUBMIT_DIR": str(REPO),
+           "GPUS_PER_NODE": "2", "RUN_DIR": str(tmp_path / "run")}
+    out = run_group(["bash", str(REPO / "launch" / "sbatch_torchrun.sh"), "experiment=paper_ultrafeedback_offline",
+                     "+method=bt", *TINY, f"paths.outputs={tmp_path}"], env=env, timeout=400)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["_run"]["world_size"] == 2 and metrics["_run"]["objective"] == "bt"
+    assert "rendezvous localhost:" in out.stdout
