@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
+from genrm_exp import costs
 from genrm_exp.decoding import Decoder, choose, uniforms
 
 VERDICT_STOPS = ("[[A]]", "[[B]]")
@@ -151,6 +152,7 @@ class Generator:
         self.last_stats = {"prompts": len(prompts), "samples": len(prompts) * params.k, "new_tokens": new_tokens,
                            "seconds": round(seconds, 3), "tokens_per_s": round(new_tokens / max(seconds, 1e-9), 1),
                            "backend": self.backend if self._decoder is None else f"{self.backend} ({self._decoder.mode})"}
+        costs.add("generated_tokens", new_tokens)  # the run's cost (metrics.json, report)
         return out
 
     def _decode(self, seqs: list[list[int]], texts: list[str], params: SamplingParams, per_batch: int,

@@ -97,8 +97,12 @@ def test_offline_twin_runs_every_method_and_reports(tmp_path):
                 f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}", timeout=600)
     errors = {d.name: (d / "error.txt").read_text().strip().splitlines()[-1] for d in sweep.glob("*") if (d / "error.txt").is_file()}
     assert out.returncode == 0 and not errors, (errors, out.stderr[-2000:])
-    objectives = sorted(json.loads(m.read_text())["_run"]["objective"] for m in sweep.glob("*/metrics.json"))
-    assert objectives == sorted(obj for obj, _ in METHODS.values())
+    runs = [json.loads(m.read_text())["_run"] for m in sweep.glob("*/metrics.json")]
+    assert sorted(r["objective"] for r in runs) == sorted(obj for obj, _ in METHODS.values())
+    # Cost: tokens are counted where they are sampled; a judge that samples nothing has no count.
+    tokens = {next(o for o in r["overrides"] if o.startswith("+method=")).split("=")[1]: r["generated_tokens"] for r in runs}
+    assert all(tokens[m] > 0 for m in ("zero_shot_cot", "star_sft", "star_dpo", "star_rationalizer")), tokens
+    assert tokens["bt"] is None and tokens["zero_shot_direct"] is None, tokens
     rep = run_group([sys.executable, "-m", "genrm_exp.report", str(sweep)], env=ENV, timeout=120)
     assert rep.returncode == 0, rep.stderr[-2000:]
     text = (sweep / "report.md").read_text()
