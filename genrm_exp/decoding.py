@@ -1,14 +1,14 @@
 """The decode loop of the `static` sampling backend, and the sampling maths both backends share.
 
-    dec = Decoder(model, tokenizer)                              # CUDA: static cache + CUDA graphs
+    dec = Decoder(model, tokenizer)                              # CUDA: static cache, eager steps
     rows = dec.run(ids, mask, k=4, params=params, seeds=seeds)   # k rows per prompt, new tokens only
 
 What it does per batch of left-padded prompts:
 - one prefill per prompt; its KV cache is copied k times into a static cache (transformers
   StaticCache, reused across batches of the same shape) or, off CUDA, repeated in a DynamicCache;
-- each step is one forward of one token per row plus sampling on device; on CUDA the step is
-  wrapped in torch.compile(mode="reduce-overhead") (CUDA graphs); a compile failure is logged,
-  the batch rerun eagerly, and `Decoder.mode` says so;
+- each step is one forward of one token per row plus sampling on device; with `compile=True` the
+  step is wrapped in torch.compile(mode="reduce-overhead") (CUDA graphs; opt-in, see Decoder); a
+  compile failure is logged, the batch rerun eagerly, and `Decoder.mode` says so;
 - EOS is tracked on device; the host looks at the tokens every `check_every` steps only (the
   verdict stop strings, and whether every row is done), then cuts each row where it first stopped.
 
@@ -97,15 +97,17 @@ def first_stop(tokenizer, tokens: Sequence[int], stops: Sequence[str]) -> int | 
 class Decoder:
     """Batched decoding from left-padded prompts, k samples per prompt (see the module docstring).
 
-    `compile`: None = on CUDA only. `static`: None = a StaticCache on CUDA, a DynamicCache elsewhere
-    (on CPU the full-length masked attention of a static cache costs more than the concatenation)."""
+    `compile`: off unless asked for. On an H200 with torch 2.11, Inductor failed to generate code for
+    the top-p scan over a 49k vocabulary inside the compiled step and decoding fell back to eager, so
+    CUDA-graph decoding is opt-in until it is shown to work. `static`: None = a StaticCache on CUDA, a
+    DynamicCache elsewhere (on CPU the full-length masked attention of a static cache costs more)."""
 
     def __init__(self, model, tokenizer, *, compile: bool | None = None, static: bool | None = None,
                  check_every: int = 16, cache_bucket: int = 256):
         self.model, self.tokenizer = model, tokenizer
         self.device = next(model.parameters()).device
         cuda = self.device.type == "cuda"
-        self.compile = cuda if compile is None else compile
+        self.compile = bool(compile)
         self.static = cuda if static is None else static
         self.check_every, self.cache_bucket = check_every, cache_bucket
         self.mode = "static+compiled" if self.compile else ("static" if self.static else "dynamic") + " eager"
