@@ -10,13 +10,17 @@ from omegaconf import OmegaConf
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name not in ("hydra", "local", "local.example"))
 
 
+DEFAULTS = {next(iter(d)) for d in OmegaConf.load(CONF / "config.yaml").defaults if not isinstance(d, str)}
+
+
 def group_options() -> list[tuple[str, str]]:
     return [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
 
 
 @pytest.mark.parametrize(("group", "option"), group_options())
 def test_every_option_composes_and_resolves(group, option, tmp_path):
-    cfg = compose([f"{group}={option}"], tmp_path)
+    # A group outside the defaults list (e.g. `method`, used by experiments) is added with `+`.
+    cfg = compose([f"{'' if group in DEFAULTS else '+'}{group}={option}"], tmp_path)
     # Every interpolation resolves; only values marked ??? (to be given on the command line) may stay.
     resolved = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
     assert resolved["objective"]["name"] and resolved["model"]["name"]
