@@ -4,7 +4,10 @@
     python -m genrm_exp experiment=star_demo objective=star_sft
 
 The run folder is fixed by the command line (conf/config.yaml: hydra.run.dir), so rerunning the same
-command finds the finished stages (stages.py) and skips them. What it writes:
+command finds the finished stages (stages.py) and skips them; a sweep (-m) resumes when rerun with the
+same hydra.sweep.dir (its job folders are numbered in sweep order). One process only for now: under
+several ranks the loop stops with an error rather than write the stage files from every rank. What
+it writes:
 
     <run>/star_config.json         the settings the stages were made with; a rerun with other
                                    settings stops with the keys that differ (use a new run folder)

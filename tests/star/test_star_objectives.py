@@ -116,11 +116,17 @@ def test_rationalizer_learning_rate_wins_over_the_trainer(tmp_path):
     assert trl_config(SFTConfig, make_ctx(["objective=star_sft", *STAR], tmp_path / "b")).learning_rate == 1e-3
 
 
-@pytest.mark.parametrize(("init", "start"), [("latest", "iter_1/checkpoint"), ("base", "base")])
-def test_second_iteration_samples_with_the_latest_model_and_trains_from_init(init, start, tmp_path):
-    ctx, _ = run("star_dpo", tmp_path, "star.iterations=2", f"star.init={init}", f"star.eval_base={init == 'latest'}")
+@pytest.mark.parametrize(("init", "peft", "start"), [("latest", "lora", "iter_1/checkpoint"), ("latest", "none", "iter_1/checkpoint"),
+                                                   ("base", "lora", "base")])
+def test_second_iteration_samples_with_the_latest_model_and_trains_from_init(init, peft, start, tmp_path):
+    """LoRA from latest: the adapter keeps training and TRL's frozen copy of it is DPO's reference;
+    full fine-tuning from latest: the checkpoint is loaded twice (policy and reference)."""
+    ctx, _ = run("star_dpo", tmp_path, "star.iterations=2", f"star.init={init}", f"peft={peft}",
+                 f"star.eval_base={init == 'latest' and peft == 'lora'}")
     history = json.loads((ctx.run_dir / "iterations.json").read_text())
-    assert [e["iteration"] for e in history] == ([0, 1, 2] if init == "latest" else [1, 2])
+    assert [e["iteration"] for e in history] == ([0, 1, 2] if init == "latest" and peft == "lora" else [1, 2])
+    weights = "adapter_config.json" if peft == "lora" else "config.json"
+    assert all((ctx.run_dir / f"iter_{i}" / "checkpoint" / weights).is_file() for i in (1, 2))
     first, second = history[-2:]
     assert first["sample"]["model"] == "base" and second["sample"]["model"] == "iter_1/checkpoint"
     assert second["train"]["started_from"] == start
@@ -188,3 +194,23 @@ def test_a_run_folder_made_with_other_settings_is_refused(tmp_path):
     faulty = make_ctx(["objective=star_sft", *STAR, "star.fault.kill_after_chunks=1"], tmp_path)
     guard(faulty)  # test knobs do not count
 
+
+
+@pytest.mark.slow
+def test_cpu_demo_on_the_embedded_model(tmp_path):
+    """experiment=star_demo on SmolLM2-135M-Instruct end to end (10 to 13 minutes on 2 shared cores)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-m", "genrm_exp", "experiment=star_demo", "objective=star_sft",
+                          f"paths.outputs={tmp_path}"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
+    assert out.returncode == 0, out.stderr[-3000:]
+    history = json.loads((tmp_path / "runs" / "star_sft" / "experiment=star_demo" / "iterations.json").read_text())
+    assert [e["iteration"] for e in history] == [0, 1, 2]
+    for entry in history[1:]:
+        assert entry["build"]["keys"] == 16 and 0 <= entry["build"]["yield"] <= 1
+        assert set(entry["eval"]) >= {"heldout", "llmbar-natural"}
