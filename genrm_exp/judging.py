@@ -70,6 +70,29 @@ def shared_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
     return max(n, 0)
 
 
+class _fp32_head:
+    """Recomputes the output head in float32 on the hidden states the model feeds it. A bfloat16 head
+    rounds logits near 20 to steps of 0.125, so P(A) / (P(A) + P(B)) took a handful of values (exact
+    ties among them): too coarse to rank pairs or to measure calibration."""
+
+    def __init__(self, model):
+        self.head = model.get_output_embeddings()
+        self.softcap = getattr(model.config, "final_logit_softcapping", None)  # Gemma-2 style capping
+        self.logits: torch.Tensor | None = None
+
+    def _capture(self, module, args) -> None:
+        weight, bias = self.head.weight.float(), self.head.bias
+        logits = args[0].float() @ weight.T + (bias.float() if bias is not None else 0.0)
+        self.logits = torch.tanh(logits / self.softcap) * self.softcap if self.softcap else logits
+
+    def __enter__(self):
+        self._hook = self.head.register_forward_pre_hook(self._capture)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._hook.remove()
+
+
 def order_for(pair_id: str, seed: int, order: str) -> list[bool]:
     """The `swapped` flags to judge a pair with: random -> [drawn from (seed, id)], fixed -> [False],
     both -> [False, True]. Swapped means the rejected response is shown as A."""
@@ -201,8 +224,9 @@ class DirectJudge:
                 extra["cache"] = DynamicCache(ddp_cache_data=[(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1))
                                                               for k, v in prefix_kv], config=self.model.config)
                 mask = torch.cat([mask.new_ones(rows, shared), mask], dim=1)
-            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=1, **extra).logits
-            logp = torch.log_softmax(logits[:, -1, :].float(), dim=-1)
+            with _fp32_head(self.model) as head:
+                self.model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=1, **extra)
+            logp = torch.log_softmax(head.logits[:, -1, :], dim=-1)
             ta = torch.tensor([encs[i].token_a for i in idx], device=device)
             tb = torch.tensor([encs[i].token_b for i in idx], device=device)
             la, lb = logp.gather(1, ta[:, None])[:, 0], logp.gather(1, tb[:, None])[:, 0]

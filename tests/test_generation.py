@@ -20,7 +20,8 @@ def tiny_lm(tokenizer):
 
 def scripted_lm(tokenizer, script: dict[str, str], default: str):
     """A tiny Llama whose next token is fixed by its last input token: script[token] (or `default`),
-    with probability ~1. E.g. {"[[": "A", "A": "]]"} writes "[[A]]" forever."""
+    with probability ~1. E.g. {"[[": "A", "A": "]]"} writes "[[A]]" forever. Its output head alone
+    (what direct scoring reads) always favours script["[["]."""
     from transformers import LlamaForCausalLM
 
     ids = {text: tokenizer(text, add_special_tokens=False)["input_ids"] for text in [*script, *script.values(), default]}
@@ -41,6 +42,12 @@ def scripted_lm(tokenizer, script: dict[str, str], default: str):
     base = load_model(compose(["model=tiny_random"]).model, tokenizer, head="causal_lm", cache=CACHE)
     model = Scripted(base.config)
     model.load_state_dict(base.state_dict())
+    if "[[" in script:  # direct scoring recomputes the head from hidden states: make the head itself say script["[["]
+        head = torch.nn.Linear(base.config.hidden_size, len(tokenizer), bias=True)
+        torch.nn.init.zeros_(head.weight)
+        head.bias.data.fill_(-30.0)
+        head.bias.data[ids[script["[["]][0]] = 30.0
+        model.lm_head = head
     return model
 
 
