@@ -178,3 +178,14 @@ def barrier() -> None:
 
         setup()
         dist.barrier()
+
+
+def teardown() -> None:
+    """Leave the process group once a rank's work is done (after a barrier). Exiting with it still
+    open lets the interpreter tear down the backend's threads mid-flight (seen as SIGABRT with
+    gloo); a world of one has nothing to close."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

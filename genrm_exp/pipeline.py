@@ -141,6 +141,8 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
         raise
     finally:
         tracker.finish(exit_code)
+        if exit_code == 0:  # a failed rank skips the closing barrier, which the others would wait in
+            distributed.teardown()
 
 
 def _flat(results: dict) -> dict:

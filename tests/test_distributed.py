@@ -88,7 +88,7 @@ plain = distributed.gather(distributed.shard(items))
 path = distributed.broadcast(sys.argv[1] + "/from_rank_" + str(r.rank))
 json.dump({"rank": r.rank, "mine": mine, "back": back, "plain": plain, "path": path},
           open(sys.argv[1] + f"/rank{r.rank}.json", "w"))
-distributed.barrier()
+distributed.teardown()
 """
 
 
