@@ -1,8 +1,9 @@
 """GenRM without chain of thought (the paper's Eq. 7): supervised fine-tuning of judge prompt -> verdict
 token, with TRL's SFTTrainer and the loss on the verdict token only.
 
-    python -m genrm_exp objective=genrm
+    python -m genrm_exp                                               # objective=genrm is the default
     python -m genrm_exp objective=genrm objective.train_orders=both   # every pair in both orders
+    python -m genrm_exp -m objective=genrm,zero_shot,bt               # beside the zero-shot judge and BT
 
 Each training row is the direct judge prompt (conf/judge/direct.yaml) with the assistant turn opened
 by "[[" followed by one verdict token, A or B: exactly the token that direct scoring reads at
