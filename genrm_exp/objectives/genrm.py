@@ -84,6 +84,9 @@ def build(ctx) -> DirectJudge:
     trainer.train()
     trainer.save_model(str(ctx.path("checkpoint")))
     model = trainer.model
-    if hasattr(model, "merge_and_unload"):  # LoRA: fold the adapters in, so scoring runs plain matmuls
+    # LoRA: fold the adapters in, so scoring runs plain matmuls; not under ZeRO-3, whose partitioned
+    # weights cannot be merged into (scoring then runs with the adapters, the same function).
+    partitioned = any(hasattr(p, "ds_id") for p in model.parameters())
+    if hasattr(model, "merge_and_unload") and not partitioned:
         model = model.merge_and_unload()
     return DirectJudge(model, ctx.tokenizer, ctx.cfg.judge, seed=int(ctx.cfg.seed))
