@@ -88,7 +88,7 @@ def _genrm(tmp_path: Path, *args: str):
 def test_one_cpu_process_trains_bt_under_deepspeed(option, tmp_path):
     """python -m genrm_exp deepspeed=<option>: no launcher, so genrm_exp.distributed gives DeepSpeed
     a world of one. (zero3_offload compiles DeepSpeed's CPU Adam once, about 2 minutes here: slow.)"""
-    out = _genrm(tmp_path, f"deepspeed={option}", "logger=none")
+    out = _genrm(tmp_path, "objective=bt", f"deepspeed={option}", "logger=none")
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["heldout"]["n"] == 6 and metrics["_run"]["world_size"] == 1
