@@ -88,5 +88,10 @@ def build(ctx) -> PairClassifierJudge:
     trainer.train()
     trainer.save_model(str(ctx.path("checkpoint")))
     cfg = ctx.cfg
-    return PairClassifierJudge(trainer.model, ctx.tokenizer, cfg.judge, batch_size=int(cfg.judge.batch_size),
+    model = trainer.model
+    # LoRA: fold the adapters (and the trained head) in for scoring; not under ZeRO-3, whose
+    # partitioned weights cannot be merged into.
+    if hasattr(model, "merge_and_unload") and not any(hasattr(p, "ds_id") for p in model.parameters()):
+        model = model.merge_and_unload()
+    return PairClassifierJudge(model, ctx.tokenizer, cfg.judge, batch_size=int(cfg.judge.batch_size),
                                max_length=int(cfg.data.max_length))
