@@ -1,6 +1,6 @@
 """Run one job, or a sweep with -m.
 
-    python -m genrm_exp                                  # embedded SmolLM2 + LoRA, BT, UltraFeedback sample
+    python -m genrm_exp                                  # embedded SmolLM2 + LoRA, GenRM, UltraFeedback sample
     python -m genrm_exp model=tiny_random trainer=debug  # a smoke run in under a minute
     python -m genrm_exp -m objective=bt peft=none,lora   # a sweep; then python -m genrm_exp.report multirun/...
 """

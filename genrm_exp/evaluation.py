@@ -49,7 +49,8 @@ def set_metrics(records: Sequence[dict], *, bootstrap_samples: int, seed: int) -
 def judge_metrics(records: Sequence[dict]) -> dict:
     """Extras of generative and pairwise judges (genrm_exp.judging records): the invalid-verdict
     rate, the A-rate (share of valid verdicts naming the response shown first), position
-    consistency (pairs judged in both orders), maj@1 next to the maj@k accuracy, mean verdict mass."""
+    consistency (pairs judged in both orders), the share of chains whose verdict was appended
+    (judge.close_verdict), maj@1 next to the maj@k accuracy, mean verdict mass."""
     out: dict = {}
     n_verdicts = sum(int(r.get("n_verdicts", 0)) for r in records)
     if n_verdicts:
@@ -60,6 +61,8 @@ def judge_metrics(records: Sequence[dict]) -> dict:
     both = [tuple(r["order_verdicts"]) for r in records if len(r.get("order_verdicts", [])) == 2]
     if both:
         out["position_consistency"] = metrics.position_consistency(both)
+    if n_verdicts and any("closed" in r for r in records):
+        out["closed_rate"] = sum(int(r.get("closed", 0)) for r in records) / n_verdicts
     if records and all("score_maj1" in r for r in records):
         out["k"] = max(int(r["n_verdicts"]) // len(r["orders"]) for r in records)
         out["accuracy_maj1"] = metrics.pair_accuracy([r["score_maj1"] for r in records])

@@ -13,7 +13,8 @@ One record per pair (predictions/<set>.jsonl):
     in the order shown: one per order for direct scoring, k per order for CoT), order_verdicts (the
     decision of each order, in stored order), p_chosen, verdict, score (1 / 0 / 0.5), correct,
     invalid (invalid single verdicts) and n_verdicts; direct adds p_a_shown and verdict_mass
-    (P(A) + P(B) over the whole vocabulary); CoT adds texts, votes and score_maj1.
+    (P(A) + P(B) over the whole vocabulary); CoT adds texts, votes and score_maj1, and closed (chains
+    whose verdict judge.close_verdict appended, genrm_exp/closing.py) when that is set.
 
 Test: python -m pytest tests/test_judging.py -q
 """
@@ -271,6 +272,20 @@ class CoTJudge:
     def predict(self, pairs: Sequence[Pair], set_name: str) -> list[dict]:
         orders = [order_for(p.id, self.seed, self.judge_cfg["order"]) for p in pairs]
         prompts = [render_pair(self.tokenizer, self.judge_cfg, p, s, open_verdict=False) for p, ss in zip(pairs, orders) for s in ss]
-        flat = iter(self.generator.sample(prompts, self.params, desc=f"judge {set_name}"))
+        sampled = self.generator.sample(prompts, self.params, desc=f"judge {set_name}")
+        closed = None
+        if self.judge_cfg.get("close_verdict"):
+            from genrm_exp.closing import close_verdicts
+
+            scorer = DirectJudge(self.generator.model, self.tokenizer, self.judge_cfg, seed=self.seed)
+            sampled, closed = close_verdicts(scorer, prompts, sampled, close=str(self.judge_cfg["close_verdict"]),
+                                             temperature=float(self.judge_cfg["temperature"]), seed=self.seed,
+                                             setting="judge.close_verdict")
+        flat = iter(sampled)
         texts = [[next(flat) for _ in ss] for ss in orders]
-        return records_from_texts(pairs, orders, texts)
+        records = records_from_texts(pairs, orders, texts)
+        if closed is not None:
+            flat_closed = iter(closed)
+            for record, ss in zip(records, orders):
+                record["closed"] = sum(sum(next(flat_closed)) for _ in ss)
+        return records

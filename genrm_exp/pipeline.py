@@ -4,7 +4,8 @@
     python -m genrm_exp model=tiny_random trainer=debug
 
 Each step communicates through the run folder: config.yaml, data.json (what loading kept and
-dropped), predictions/<set>.jsonl, metrics.json. Returns the held-out accuracy for sweepers.
+dropped), predictions/<set>.jsonl, metrics.json (written last). Returns the held-out accuracy for
+sweepers. A folder that already holds a finished run of the same settings is reused (resume.py).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def fit_to_budget(pairs: list, tokenizer, cfg) -> tuple[list, dict[str, int]]:
 def run(cfg, run_dir: Path, overrides: list[str]) -> float:
     """The job. Under several ranks every rank runs it; only rank 0 writes files, prints and logs
     (genrm_exp.distributed), and every rank returns the same metric."""
-    from genrm_exp import costs, distributed
+    from genrm_exp import costs, distributed, resume
     from genrm_exp.context import RunContext
     from genrm_exp.evaluation import evaluate, write_json_atomic
     from genrm_exp.modeling import load_tokenizer
@@ -93,6 +94,8 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
     main = distributed.is_main()
     # Each rank's Hydra named its own folder (a timestamp); rank 0's is the run's.
     run_dir = Path(distributed.broadcast(str(run_dir)))
+    if resume.finished(cfg, run_dir, log=print if main else lambda _: None):
+        return _reuse(run_dir, main)
     costs.reset()
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -143,6 +146,19 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
         tracker.finish(exit_code)
         if exit_code == 0:  # a failed rank skips the closing barrier, which the others would wait in
             distributed.teardown()
+
+
+def _reuse(run_dir: Path, main: bool) -> float:
+    """The finished run's metric, its table printed again; nothing is computed or logged."""
+    from genrm_exp import distributed
+    from genrm_exp.report_table import print_metrics
+
+    results = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    if main:
+        print_metrics(results, title=f"{run_dir}: finished earlier, reused (rerun=true runs it again)")
+    distributed.teardown()
+    heldout = results.get("heldout")
+    return float(heldout["accuracy"]) if heldout else float("nan")
 
 
 def _flat(results: dict) -> dict:

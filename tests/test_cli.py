@@ -32,6 +32,17 @@ def test_run_end_to_end_writes_every_output(tmp_path):
     assert list((run / "wandb").glob("offline-run-*/run-*.wandb")), "no offline W&B run"
     assert "RewardBench" in out.stdout and "heldout" in out.stdout
 
+    # The same command again reuses the finished run; other settings in the same folder run again.
+    stamp = (run / "metrics.json").stat().st_mtime_ns
+    again = genrm(*TINY, f"paths.outputs={tmp_path}", "hydra.run.dir=" + str(run))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "finished earlier, reused" in again.stdout and "heldout" in again.stdout
+    assert (run / "metrics.json").stat().st_mtime_ns == stamp and len(list((run / "wandb").glob("offline-run-*"))) == 1
+    other = genrm(*TINY, "seed=1", f"paths.outputs={tmp_path}", "hydra.run.dir=" + str(run))
+    assert other.returncode == 0, other.stderr[-3000:]
+    assert "other settings (seed): running again" in other.stdout
+    assert (run / "metrics.json").stat().st_mtime_ns != stamp
+
 
 def test_misspelt_override_exits_nonzero_with_hydra_message(tmp_path):
     out = genrm(*TINY, "trainer.args.lerning_rate=1", f"paths.outputs={tmp_path}")

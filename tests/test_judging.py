@@ -181,3 +181,24 @@ def test_report_shows_judge_extras_and_a_reliability_diagram(tmp_path):
     assert cal[0][3] == 4 and cal[0][2] == pytest.approx(set_metrics(recs, bootstrap_samples=20, seed=0)["ece"])
     assert "| genrm |" in calibration_markdown(cal)
     assert reliability_chart(cal, tmp_path / "reliability.png") and (tmp_path / "reliability.png").stat().st_size > 1000
+
+
+def test_cot_chains_without_a_verdict_are_closed_with_the_model_s_own_letter(tokenizer):
+    """judge.close_verdict: a model that rambles (" x x x") but, after "[[", says B with probability
+    ~1 gets every chain closed with [[B]]; without the setting every chain is invalid."""
+    rambler = scripted_lm(tokenizer, {"[[": "B", "B": "]]"}, " x")
+    pairs = [_pair(i) for i in range(4)]
+
+    def predict(close):
+        cfg = _judge_cfg("cot", order="fixed", k=2, temperature=1.0, max_new_tokens=4, close_verdict=close)
+        return CoTJudge(Generator(rambler, tokenizer, batch_size=8), tokenizer, cfg, seed=3).predict(pairs, "t")
+
+    plain = set_metrics(predict(None), bootstrap_samples=50, seed=0)
+    assert plain["invalid_rate"] == 1.0 and plain["accuracy"] == 0.5 and "closed_rate" not in plain
+    recs = predict(" Verdict: [[")
+    assert all(t.endswith(" x Verdict: [[B]]") for r in recs for t in r["texts"][0]), recs[0]["texts"]
+    assert [r["closed"] for r in recs] == [2] * 4
+    m = set_metrics(recs, bootstrap_samples=50, seed=0)
+    assert (m["closed_rate"], m["invalid"], m["a_rate"], m["accuracy"]) == (1.0, 0, 0.0, 0.0)
+    with pytest.raises(ValueError, match=r"judge.close_verdict=' Verdict:': must end with '\[\['"):
+        predict(" Verdict:")

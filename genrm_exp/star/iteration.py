@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from genrm_exp.closing import close_verdicts
 from genrm_exp.evaluation import write_jsonl_atomic
 from genrm_exp.star import filtering, policy
-from genrm_exp.star.closing import close_verdicts
 from genrm_exp.star.rationales import read_rationales
 from genrm_exp.star.sampling import Item, sample_items
 from genrm_exp.star.stages import fresh_dir, read_jsonl, replace_dir
@@ -49,7 +49,7 @@ def render(judge_cfg, tokenizer, pair, swapped: bool, hint_label: str | None = N
 class Sampler:
     """The sampling model of a stage, loaded on first use (a fully resumed stage never loads it).
     Called with (items, seed): k texts per item, verdict-less chains closed when star.close_verdict
-    is set (closing.py)."""
+    is set (genrm_exp/closing.py)."""
 
     def __init__(self, ctx, checkpoint: Path | None, *, bootstrap: bool, k: int):
         self.ctx, self.checkpoint, self.bootstrap, self.k = ctx, checkpoint, bootstrap, k

@@ -27,17 +27,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
-from genrm_exp import distributed
+from genrm_exp import distributed, resume
 from genrm_exp.data.splits import thirds
 from genrm_exp.evaluation import evaluate, write_json_atomic
 from genrm_exp.star import policy
 from genrm_exp.star.iteration import Iteration
 from genrm_exp.star.stages import Stages
-
-# Settings that may change between a run and its resumption without changing what the stages made.
-_NOT_GUARDED = ("paths", "logger", "run_name", "star.fault")
 
 
 @dataclass(frozen=True)
@@ -104,38 +99,16 @@ def eval_stage(ctx, folder: Path, checkpoint: Path | None) -> dict:
     return summary
 
 
-def guarded_settings(cfg) -> dict:
-    settings = OmegaConf.to_container(cfg, resolve=True)
-    for dotted in _NOT_GUARDED:
-        *parents, leaf = dotted.split(".")
-        node = settings
-        for p in parents:
-            node = node.get(p, {})
-        node.pop(leaf, None)
-    return settings
-
-
-def _flat(value, prefix: str = "") -> dict:
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            out.update(_flat(v, f"{prefix}{k}."))
-        return out
-    return {prefix.rstrip("."): value}
-
-
 def guard(ctx) -> None:
     """Record the settings on the first run; on a resumption, stop if they changed."""
     path = ctx.run_dir / "star_config.json"
-    now = guarded_settings(ctx.cfg)
+    now = resume.settings(ctx.cfg)
     if path.is_file():
-        before = json.loads(path.read_text(encoding="utf-8"))
-        a, b = _flat(before), _flat(now)
-        changed = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+        changed = resume.changed(json.loads(path.read_text(encoding="utf-8")), now)
         if changed:
             raise ValueError(f"{ctx.run_dir} holds a STaR run made with other settings ({', '.join(changed[:8])}); "
                              "rerun with the original settings, or choose another folder (hydra.run.dir=...)")
-    else:
+    elif distributed.is_main():
         write_json_atomic(path, now)
 
 

@@ -1,10 +1,11 @@
-"""Close the chains that stopped without a verdict (`star.close_verdict`, off by default).
+"""Close the chains that stopped without a verdict (`star.close_verdict` for STaR's sampling,
+`judge.close_verdict` for CoT evaluation; both off by default).
 
 A small model (SmolLM2-135M on the CPU demo) rarely writes "[[A]]" or "[[B]]" on its own, so STaR
-would find no right chain to learn from. With `star.close_verdict` set to a text ending in "[[" (e.g.
+would find no right chain to learn from and every CoT evaluation would score 0.5. With the setting to a text ending in "[[" (e.g.
 "\\n\\nFinal verdict: [["), every chain without a verdict gets that text appended and a verdict letter
 drawn from the model's own P(A) against P(B) after it (one forward pass, as direct scoring does),
-at the sampling temperature. The closed chain is what filtering and training see, so training
+at the sampling temperature. The closed chain is what filtering, training and voting see, so training
 teaches the model to end its rationale with a verdict. This is answer extraction as in zero-shot
 chain of thought (Kojima et al. 2022), not part of the paper's STaR; rows mark closed chains.
 
@@ -38,11 +39,12 @@ def letter(p_a: float, temperature: float, u: float) -> str:
 
 
 def close_verdicts(scorer, prompts: Sequence[str], texts: Sequence[list[str]], *, close: str, temperature: float,
-                   seed: int) -> tuple[list[list[str]], list[list[bool]]]:
+                   seed: int, setting: str = "star.close_verdict") -> tuple[list[list[str]], list[list[bool]]]:
     """(texts with every verdict-less chain closed, which ones were closed). `scorer` has
-    `verdict_probs(rendered_open_texts) -> [(P(A) / (P(A) + P(B)), mass)]` (judging.DirectJudge)."""
+    `verdict_probs(rendered_open_texts) -> [(P(A) / (P(A) + P(B)), mass)]` (judging.DirectJudge);
+    `setting` names the config key in errors."""
     if not close.endswith(VERDICT_OPEN):
-        raise ValueError(f"star.close_verdict={close!r}: must end with {VERDICT_OPEN!r}")
+        raise ValueError(f"{setting}={close!r}: must end with {VERDICT_OPEN!r}")
     todo = [(i, j) for i, chains in enumerate(texts) for j, t in enumerate(chains) if parse_verdict(t) == INVALID]
     out = [list(chains) for chains in texts]
     closed = [[False] * len(chains) for chains in texts]

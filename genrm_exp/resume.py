@@ -1,0 +1,66 @@
+"""Reruns of the same command: a finished run is reused, not computed again.
+
+    python -m genrm_exp objective=bt                 # runs, writes outputs/runs/bt/<...>/metrics.json
+    python -m genrm_exp objective=bt                 # prints the finished run's metrics, trains nothing
+    python -m genrm_exp objective=bt rerun=true      # runs again and replaces the outputs
+    python -m genrm_exp -m experiment=paper_ultrafeedback_offline hydra.sweep.dir=outputs/multirun/grid
+                                                     # rerun after a crash: finished cells are reused,
+                                                     # STaR cells resume at their next stage, the rest run
+
+Run folders are fixed by the command line (conf/config.yaml: hydra.run.dir), so the same command
+finds the same folder. A run is finished when its metrics.json exists (written last, atomically);
+it is reused only when the settings saved beside it (config.yaml) are the same as now, apart from
+the keys in NOT_COMPARED, which change where things are written or logged, not what is computed.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+NOT_COMPARED = ("paths", "logger", "run_name", "rerun", "star.fault")
+
+
+def settings(cfg) -> dict:
+    """The resolved settings that decide what a run computes (NOT_COMPARED removed)."""
+    out = copy.deepcopy(cfg) if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=True)
+    for dotted in NOT_COMPARED:
+        *parents, leaf = dotted.split(".")
+        node = out
+        for p in parents:
+            node = node.get(p, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return out
+
+
+def flat(value, prefix: str = "") -> dict:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out.update(flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def changed(before: dict, now: dict) -> list[str]:
+    """Dotted keys whose values differ between two settings dicts (either side may lack a key)."""
+    a, b = flat(settings(before)), flat(settings(now))
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def finished(cfg, run_dir: Path, log=print) -> bool:
+    """True when run_dir holds a finished run of these settings and `rerun` is false."""
+    if cfg.get("rerun", False) or not (run_dir / "metrics.json").is_file():
+        return False
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        return False
+    diff = changed(OmegaConf.to_container(OmegaConf.load(saved)), settings(cfg))
+    if diff:
+        log(f"[genrm_exp] {run_dir} holds a finished run with other settings ({', '.join(diff[:8])}"
+            f"{', ...' if len(diff) > 8 else ''}): running again")
+        return False
+    return True
