@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from genrm_exp import distributed
 from genrm_exp.closing import close_verdicts
 from genrm_exp.evaluation import write_jsonl_atomic
 from genrm_exp.star import filtering, policy
@@ -198,9 +199,14 @@ class Iteration:
         # trainer's last checkpoint (iter_<i>/trainer/checkpoint-N) instead of starting over.
         resume = any(Path(trainer.args.output_dir).glob("checkpoint-*"))
         result = trainer.train(resume_from_checkpoint=True if resume else None)
-        tmp = fresh_dir(self.folder / ".checkpoint.tmp")
-        trainer.save_model(str(tmp))
-        replace_dir(tmp, self.folder / "checkpoint")
+        tmp = self.folder / ".checkpoint.tmp"
+        if distributed.is_main():
+            fresh_dir(tmp)
+        distributed.barrier()
+        trainer.save_model(str(tmp))  # every rank (ZeRO-3 gathers the weights); rank 0 writes
+        distributed.barrier()
+        if distributed.is_main():
+            replace_dir(tmp, self.folder / "checkpoint")
         return {"rows": len(rows), "steps": int(trainer.state.global_step), "train_loss": float(result.training_loss),
                 "started_from": str(self.start_checkpoint.relative_to(self.ctx.run_dir)) if self.start_checkpoint else "base",
                 "checkpoint": "checkpoint"}

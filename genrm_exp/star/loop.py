@@ -5,9 +5,9 @@
 
 The run folder is fixed by the command line (conf/config.yaml: hydra.run.dir), so rerunning the same
 command finds the finished stages (stages.py) and skips them; a sweep (-m) resumes when rerun with the
-same hydra.sweep.dir (its job folders are numbered in sweep order). One process only for now: under
-several ranks the loop stops with an error rather than write the stage files from every rank. What
-it writes:
+same hydra.sweep.dir (its job folders are numbered in sweep order). Under several ranks (torchrun,
+submitit) sampling and evaluation are sharded over them and training is data-parallel (DDP or
+DeepSpeed); rank 0 writes every file (stages.py). What it writes:
 
     <run>/star_config.json         the settings the stages were made with; a rerun with other
                                    settings stops with the keys that differ (use a new run folder)
@@ -85,7 +85,9 @@ def eval_stage(ctx, folder: Path, checkpoint: Path | None) -> dict:
     out = folder / "eval"
     judge = CachedJudge(out / "predictions", lambda: cot_judge(ctx, checkpoint))
     results = evaluate(judge, ctx.eval_sets, out, bootstrap_samples=int(ctx.cfg.eval.bootstrap_samples), seed=int(ctx.cfg.seed))
-    write_json_atomic(out / "metrics.json", results)
+    distributed.barrier()  # rank 0 has written every set's predictions, which the summary replays
+    if distributed.is_main():
+        write_json_atomic(out / "metrics.json", results)
     summary = {}
     for name, m in results.items():
         if name.startswith("_") or name == "rewardbench":
@@ -114,8 +116,6 @@ def guard(ctx) -> None:
 
 def check(cfg, n_train: int) -> None:
     star = cfg.star
-    if distributed.world_size() > 1:
-        raise NotImplementedError("STaR runs in one process (sampling and stage files are not sharded yet)")
     if cfg.judge.style != "cot":
         raise ValueError(f"judge.style={cfg.judge.style!r}: STaR samples chains of thought; use judge=cot")
     if star.order not in ("random", "fixed", "both"):
@@ -153,7 +153,7 @@ def _iteration(ctx, recipe: Recipe, it: Iteration, stages: Stages) -> tuple[dict
     entry: dict = {"iteration": it.index, "pairs": len(it.part), "sample": stages.run("sample", it.sample)}
     if ctx.cfg.objective.rationalize:
         entry["rationalize"] = stages.run("rationalize", it.rationalize)
-    entry["build"] = stages.run("build", lambda: it.build(recipe.rows))
+    entry["build"] = stages.run("build", lambda: it.build(recipe.rows), collective=False)
     entry["train"] = stages.run("train", lambda: it.train(recipe.rows, recipe.make_trainer))
     latest = it.folder / "checkpoint" if entry["train"]["checkpoint"] else it.sampler_checkpoint
     entry["eval"] = stages.run("eval", lambda: eval_stage(ctx, it.folder, latest))
@@ -161,7 +161,8 @@ def _iteration(ctx, recipe: Recipe, it: Iteration, stages: Stages) -> tuple[dict
 
 
 def _publish(ctx, history: list[dict]) -> None:
-    write_json_atomic(ctx.run_dir / "iterations.json", history)
+    if distributed.is_main():
+        write_json_atomic(ctx.run_dir / "iterations.json", history)
     entry = history[-1]
     values = {"star/iteration": entry["iteration"]}
     for name, m in entry["eval"].items():

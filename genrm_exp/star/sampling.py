@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genrm_exp import distributed
 from genrm_exp.evaluation import write_jsonl_atomic
 from genrm_exp.verdicts import parse_verdict, verdict_for_label
 
@@ -117,32 +118,47 @@ def sample_items(path: Path, items: Sequence[Item], fn: SampleFn, *, chunk_size:
                  kill_after_chunks: int | None = None, log=print) -> dict:
     """Sample every item not yet in the partial file, chunk by chunk; write `path` when complete.
 
+    Under several ranks the chunks still missing are dealt out in rounds, rank r taking the r-th of
+    each round, so a chunk is sampled from the same inputs whatever the number of ranks; rank 0
+    appends each round's rows in plan order and writes `path`.
+
     Returns {"keys", "chunks", "chunks_reused", "chunks_sampled"}. `kill_after_chunks` (test-only,
-    `star.fault.kill_after_chunks`) SIGKILLs the process after that many chunks were written here.
+    `star.fault.kill_after_chunks`) SIGKILLs the process after it sampled that many chunks.
     """
     keys = [it.key for it in items]
     if len(set(keys)) != len(keys):
         raise ValueError(f"{path}: duplicate sample keys in the plan")
+    main = distributed.is_main()
     partial = partial_path(path)
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    done = read_partial(partial)
+    done: dict[str, dict] = {}  # rank 0 only: every row written so far
+    if main:
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        done = read_partial(partial)
+    done_keys = set(distributed.broadcast(sorted(done)))
     plan = chunks(items, chunk_size)
-    reused = sampled = 0
-    for n, chunk in enumerate(plan, 1):
-        missing = [it for it in chunk if it.key not in done]
-        if not missing:
-            reused += 1
-            continue
-        texts = fn(chunk, seed)  # the whole chunk, so its inputs never depend on where a crash fell
-        if len(texts) != len(chunk):
-            raise RuntimeError(f"sampler returned {len(texts)} results for {len(chunk)} prompts")
-        rows = [it.row(t) if isinstance(t, list) else it.row(**t) for it, t in zip(chunk, texts) if it.key not in done]
-        _append(partial, rows)
-        done.update((r["key"], r) for r in rows)
-        sampled += 1
-        log(f"[star] {path.parent.name}/{path.name}: chunk {n}/{len(plan)} written")
-        if kill_after_chunks is not None and sampled >= kill_after_chunks:
+    todo = [n for n, chunk in enumerate(plan) if any(it.key not in done_keys for it in chunk)]
+    world, rank = distributed.world_size(), distributed.rank()
+    sampled_here = 0
+    for start in range(0, len(todo), world):
+        local = []
+        if start + rank < len(todo):
+            n = todo[start + rank]
+            chunk = plan[n]
+            texts = fn(chunk, seed)  # the whole chunk, so its inputs never depend on where a crash fell
+            if len(texts) != len(chunk):
+                raise RuntimeError(f"sampler returned {len(texts)} results for {len(chunk)} prompts")
+            rows = [it.row(t) if isinstance(t, list) else it.row(**t) for it, t in zip(chunk, texts) if it.key not in done_keys]
+            local.append((n, rows))
+            sampled_here += 1
+        for n, rows in distributed.gather(local):  # this round's chunks, in plan order
+            if main:
+                _append(partial, rows)
+                done.update((r["key"], r) for r in rows)
+                log(f"[star] {path.parent.name}/{path.name}: chunk {n + 1}/{len(plan)} written")
+            done_keys.update(r["key"] for r in rows)
+        if kill_after_chunks is not None and sampled_here >= kill_after_chunks:
             os.kill(os.getpid(), signal.SIGKILL)  # test-only: a crash in the middle of sampling
-    write_jsonl_atomic(path, [done[k] for k in keys])
-    partial.unlink(missing_ok=True)
-    return {"keys": len(keys), "chunks": len(plan), "chunks_reused": reused, "chunks_sampled": sampled}
+    if main:
+        write_jsonl_atomic(path, [done[k] for k in keys])
+        partial.unlink(missing_ok=True)
+    return {"keys": len(keys), "chunks": len(plan), "chunks_reused": len(plan) - len(todo), "chunks_sampled": len(todo)}

@@ -9,6 +9,12 @@ returns a small JSON-ready dict; the record holding that dict is written after t
 by rename, so a process killed at any point leaves either a finished stage (skipped on the rerun) or
 an unfinished one (run again; it may reuse what it already wrote).
 
+Under several ranks (torchrun, submitit) every rank runs the loop; rank 0 decides whether a stage is
+done and writes the markers. A collective stage (sampling sharded over ranks, training, evaluation)
+runs on every rank and writes its files from rank 0; a local one (building the training set) runs on
+rank 0 alone. Either way every rank gets rank 0's info, after rank 0 has written the stage's files.
+The run folder must be on a file system every rank sees.
+
 ``fault_after`` is a test-only knob (``star.fault.kill_after_stage``): the process kills itself with
 SIGKILL right after marking the named stage (``"1/train"``) done, as a crash or ``kill -9`` would.
 
@@ -25,6 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from genrm_exp import distributed
 from genrm_exp.evaluation import write_json_atomic
 
 MARKERS = ".stages"
@@ -67,17 +74,23 @@ class Stages:
         """The record of a finished stage: {"stage", "seconds", "info"}."""
         return json.loads(self.marker(name).read_text(encoding="utf-8"))
 
-    def run(self, name: str, fn: Callable[[], dict | None]) -> dict:
-        """Run `fn` unless the stage is done; return the stage's info dict either way."""
-        if self.is_done(name):
-            self.log(f"[star] {self.label}/{name}: done earlier, reused")
-            return self.record(name)["info"]
-        self.log(f"[star] {self.label}/{name}: running")
+    def run(self, name: str, fn: Callable[[], dict | None], *, collective: bool = True) -> dict:
+        """Run `fn` unless the stage is done; return the stage's info dict either way. With
+        collective=False only rank 0 runs `fn` (the others wait for its info)."""
+        main = distributed.is_main()
+        say = self.log if main else (lambda _: None)
+        record = distributed.broadcast(self.record(name) if main and self.is_done(name) else None)
+        if record is not None:
+            say(f"[star] {self.label}/{name}: done earlier, reused")
+            return record["info"]
+        say(f"[star] {self.label}/{name}: running")
         started = time.time()
-        info = fn() or {}
+        info = (fn() or {}) if collective or main else None
+        info = distributed.broadcast(info)
         seconds = round(time.time() - started, 2)
-        write_json_atomic(self.marker(name), {"stage": name, "seconds": seconds, "info": info})
-        self.log(f"[star] {self.label}/{name}: done in {seconds:.1f} s")
+        if main:
+            write_json_atomic(self.marker(name), {"stage": name, "seconds": seconds, "info": info})
+        say(f"[star] {self.label}/{name}: done in {seconds:.1f} s")
         if self.fault_after == f"{self.label.removeprefix('iter_')}/{name}":
             os.kill(os.getpid(), signal.SIGKILL)  # test-only: crash right after a stage is marked done
         return info
