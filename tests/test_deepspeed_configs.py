@@ -5,10 +5,11 @@ the GPU check's BT and DPO (with its reference model) cases run on CPU with a ti
     python -m pytest tests/test_deepspeed_configs.py -q
 
 Two CPU processes cannot run DeepSpeed here: accelerate 1.15 chooses a CPU process group only when
-told to use the CPU (ACCELERATE_USE_CPU), and then it never selects DeepSpeed (the trainer silently
-runs DDP); without it accelerate sees a world of 1 while DeepSpeed sees 2, and DeepSpeed's batch
-check fails ("train_batch_size ... 2 != 2 * 1 * 2"). Multi-process DeepSpeed needs GPUs;
-launch/gpu_check.sh runs it there. Two CPU processes without DeepSpeed: tests/test_distributed.py.
+told to use the CPU (use_cpu), and then it never selects DeepSpeed (the trainer would silently run
+DDP); without it accelerate sees a world of 1 while DeepSpeed sees 2, and DeepSpeed's batch check
+fails ("train_batch_size ... 2 != 2 * 1 * 2"). So that combination stops with a clear error
+(trl_args._cpu_ranks); multi-process DeepSpeed needs GPUs. Two CPU processes without DeepSpeed
+(DDP over gloo): tests/test_distributed.py.
 """
 
 from __future__ import annotations
@@ -96,6 +97,24 @@ def test_one_cpu_process_trains_bt_under_deepspeed(option, tmp_path):
     assert "'loss'" in log  # the trainer logged its steps
 
 
+def test_star_dpo_iterates_under_zero3(tmp_path):
+    """Two STaR-DPO iterations in one process under ZeRO-3: the trainer partitions its model, then
+    the next iteration's sampler and judge load whole (base + the saved adapter, merged), and the
+    second iteration trains on from the first one's adapter, which it changes."""
+    from safetensors.torch import load_file
+
+    out = _genrm(tmp_path, "objective=star_dpo", "deepspeed=zero3", "logger=none", "data.max_length=96", "eval=heldout",
+                 "star.iterations=2", "star.k=2", "star.max_new_tokens=12", "star.eval_base=false",
+                 "star.close_verdict=' Verdict: [['", "judge.k=2", "judge.max_new_tokens=12")
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = tmp_path / "run"
+    history = json.loads((run / "iterations.json").read_text())
+    assert [e["train"]["started_from"] for e in history] == ["base", "iter_1/checkpoint"]
+    first, second = (load_file(run / f"iter_{i}" / "checkpoint" / "adapter_model.safetensors") for i in (1, 2))
+    assert first.keys() == second.keys() and all(t.numel() > 0 for t in first.values())  # gathered, not partitioned
+    assert any(not (first[k] == second[k]).all() for k in first)
+
+
 GPU_CHECK = [sys.executable, str(REPO / "launch" / "gpu_check.py")]
 
 
@@ -123,3 +142,23 @@ def test_gpu_check_cases_run_on_cpu(case, tmp_path, gpu_check_assets):
     assert record["zero_stage"] == int(case[-1]) and record["ref_model"] == case.startswith("dpo")
     table = run_group([*py, "--table", str(results)], timeout=60).stdout
     assert f"| {case} | True | {case[-1]} |" in table
+
+
+@pytest.mark.parametrize("option", ["none", "zero2"])
+def test_several_cpu_ranks_train_data_parallel_or_say_why_not(option, monkeypatch):
+    """On CPU under several ranks the TRL config asks accelerate for its gloo data parallelism;
+    with DeepSpeed, which accelerate runs over several processes on GPUs only, it stops and says so."""
+    import torch
+
+    from genrm_exp import distributed
+    from genrm_exp.objectives.trl_args import _cpu_ranks
+
+    cfg = compose(["model=tiny_random", "trainer=debug", f"deepspeed={option}"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _cpu_ranks(cfg) == {}  # one process: nothing to ask
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)
+    if option == "none":
+        assert _cpu_ranks(cfg) == {"use_cpu": True}
+    else:
+        with pytest.raises(ValueError, match="deepspeed=zero2 over 2 CPU processes: .* use deepspeed=none"):
+            _cpu_ranks(cfg)

@@ -125,13 +125,16 @@ def _genrm(args: list[str], launcher: list[str]) -> subprocess.CompletedProcess:
 
 def test_two_process_run_matches_one_process_run(tmp_path: Path):
     """torchrun --nproc_per_node 2 on CPU (gloo, DDP): rank 0 alone writes; the sharded, gathered
-    predictions are the one-process run's pairs in the same order, and training saw both ranks."""
+    predictions are the one-process run's pairs in the same order, and training is data parallel
+    (each step takes 2 ranks x 2 of the 8 training pairs: half an epoch, against a quarter alone)."""
     one, two = tmp_path / "one", tmp_path / "two"
     out = _genrm([f"hydra.run.dir={one}", f"paths.outputs={tmp_path}"], [sys.executable])
     assert out.returncode == 0, out.stderr[-3000:]
+    assert "'epoch': '0.25'" in out.stdout + out.stderr
     out = _genrm([f"hydra.run.dir={two}", f"paths.outputs={tmp_path}"],
                  [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"])
     assert out.returncode == 0, out.stderr[-3000:]
+    assert "'epoch': '0.5'" in out.stdout + out.stderr and "'epoch': '0.25'" not in out.stdout + out.stderr
     m1, m2 = (json.loads((d / "metrics.json").read_text()) for d in (one, two))
     assert m2["_run"]["world_size"] == 2 and m1["_run"]["world_size"] == 1
     for name in ("heldout", "llmbar-natural"):

@@ -18,6 +18,7 @@ def trl_config(config_cls, ctx, *, stage: str = "train", **overrides: Any):
     values.update(OmegaConf.to_container(cfg.objective.args, resolve=True) or {})
     if cfg.deepspeed.config is not None:
         values["deepspeed"] = OmegaConf.to_container(cfg.deepspeed.config, resolve=True)
+    values.update(_cpu_ranks(cfg))
     values.update(
         output_dir=str(ctx.path(stage, "trainer")),
         seed=int(cfg.seed),
@@ -33,3 +34,20 @@ def trl_config(config_cls, ctx, *, stage: str = "train", **overrides: Any):
         return config_cls(**values)
     except TypeError as err:
         raise TypeError(f"trainer.args / objective.args do not fit {config_cls.__name__}: {err}") from err
+
+
+def _cpu_ranks(cfg) -> dict[str, Any]:
+    """Several ranks without GPUs (torchrun on CPU, tests): accelerate trains data parallel over
+    gloo only when told the run is on CPU; otherwise every rank would train alone on all the data.
+    Accelerate has no DeepSpeed over several CPU processes, so that combination stops here."""
+    import torch
+
+    from genrm_exp import distributed
+
+    if distributed.world_size() == 1 or torch.cuda.is_available():
+        return {}
+    if cfg.deepspeed.config is not None:
+        raise ValueError(f"deepspeed={cfg.deepspeed.name} over {distributed.world_size()} CPU processes: accelerate "
+                         "runs DeepSpeed across processes on GPUs only; use deepspeed=none (DDP over gloo), "
+                         "or one process (DeepSpeed in a world of one)")
+    return {"use_cpu": True}

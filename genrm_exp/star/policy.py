@@ -20,10 +20,21 @@ from genrm_exp import distributed
 from genrm_exp.modeling import load_model, load_tokenizer, lora_config
 
 
+def _whole_models() -> None:
+    """Load the next model whole. A trainer under ZeRO-3 leaves a global weak reference to its
+    DeepSpeed config in transformers, alive as long as its arguments are, and while it lives every
+    from_pretrained partitions the weights (a merge of LoRA into them then fails). The sampler and
+    the judge are whole models on one device, and the next trainer partitions its own model."""
+    from transformers.integrations import deepspeed
+
+    deepspeed.unset_hf_deepspeed_config()
+
+
 def load_base(cfg, tokenizer):
     """The base causal LM of `cfg.model` (random weights of tiny_random drawn under `seed`)."""
     import transformers
 
+    _whole_models()
     transformers.set_seed(int(cfg.seed))
     return load_model(cfg.model, tokenizer, head="causal_lm", cache=cfg.paths.cache)
 
@@ -74,6 +85,7 @@ def _full(cfg, checkpoint: Path):
     import torch
     from transformers import AutoModelForCausalLM
 
+    _whole_models()
     return AutoModelForCausalLM.from_pretrained(str(checkpoint), dtype=getattr(torch, str(cfg.model.dtype)))
 
 
@@ -98,6 +110,7 @@ def load_bootstrap(cfg):
     tokenizer = load_tokenizer(model_cfg, cache=cfg.paths.cache)
     import transformers
 
+    _whole_models()
     transformers.set_seed(int(cfg.seed))
     model = load_model(model_cfg, tokenizer, head="causal_lm", cache=cfg.paths.cache)
     return model.to(distributed.device()).eval(), tokenizer
