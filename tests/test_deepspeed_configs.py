@@ -144,6 +144,18 @@ def test_gpu_check_cases_run_on_cpu(case, tmp_path, gpu_check_assets):
     assert f"| {case} | True | {case[-1]} |" in table
 
 
+def test_gpu_check_sampling_case_shards_over_two_cpu_ranks(tmp_path, gpu_check_assets):
+    """The GPU check's sampling case under torchrun --nproc_per_node 2 (gloo): every prompt's k
+    samples come back to rank 0, which alone writes the record."""
+    results = tmp_path / "results.jsonl"
+    out = run_group([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *GPU_CHECK[1:],
+                     "--case", "sample", "--shape", "tiny", "--cpu", "--assets", str(gpu_check_assets),
+                     "--results", str(results), "--prompts", "6", "--k", "2", "--new-tokens", "8"], timeout=300)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    (record,) = [json.loads(line) for line in results.read_text().splitlines()]
+    assert record["ok"] and record["world_size"] == 2 and record["samples"] == 12, record
+
+
 @pytest.mark.parametrize("option", ["none", "zero2"])
 def test_several_cpu_ranks_train_data_parallel_or_say_why_not(option, monkeypatch):
     """On CPU under several ranks the TRL config asks accelerate for its gloo data parallelism;
