@@ -31,6 +31,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--shape", default=None, help="model shape (default: llama-1b on cuda, small on cpu)")
+    ap.add_argument("--sampling-model", default=None,
+                    help="smollm2 (the embedded model, real weights: the default on cpu) or a random shape (default on cuda)")
     ap.add_argument("--only", choices=("training", "sampling", "scoring"), action="append")
     ap.add_argument("--steps", type=int, default=None, help="measured training steps (after warm-up)")
     ap.add_argument("--out", type=Path, default=None)
@@ -62,7 +64,8 @@ def main(argv=None) -> int:
                     torch.cuda.empty_cache()
     if "sampling" in sections:
         k, new, batch = (8, 128, 8) if cuda else (4, 32, 2)
-        result["sampling"] = sampling_bench.sampling(shape, tok, texts[: batch * (4 if cuda else 2)], device=args.device,
+        sampler = args.sampling_model or (shape if cuda else "smollm2")
+        result["sampling"] = sampling_bench.sampling(sampler, tok, texts[: batch * (4 if cuda else 2)], device=args.device,
                                                      k=k, new_tokens=new, batch_prompts=batch)
         print(json.dumps(result["sampling"]))
     if "scoring" in sections:
@@ -87,7 +90,8 @@ def table(result: dict) -> str:
             lines.append(f"| training | {kind} | {s.get('error', '-')} | {o.get('error', '-')} | - |")
     if result.get("sampling"):
         s, o = result["sampling"]
-        lines.append(f"| sampling | tokens/s (roofline share) at batch {s['batch']} | {s['tokens_per_s']:.0f} ({100 * s['roofline_share']:.1f}%) "
+        lines.append(f"| sampling | {s.get('model', result['shape'])} {s.get('dtype', '')}: tokens/s (roofline share) at batch {s['batch']} "
+                     f"| {s['tokens_per_s']:.0f} ({100 * s['roofline_share']:.1f}%) "
                      f"| {o['tokens_per_s']:.0f} ({100 * o['roofline_share']:.1f}%) | {o['tokens_per_s'] / s['tokens_per_s']:.2f}x |")
     if result.get("scoring"):
         bt, g = result["scoring"]

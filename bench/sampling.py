@@ -59,13 +59,28 @@ def stock_generate(model, tokenizer, prompts: list[str], *, k: int, new_tokens: 
     return made
 
 
+def sampling_model(shape: str, tokenizer, device: str):
+    """The model that samples: `smollm2` is the embedded SmolLM2-135M-Instruct with its real weights
+    (float32 on CPU, as the product's CoT judge runs there; bf16 on CUDA), whose next-token
+    distributions have a trained model's shape (a random model's are nearly flat, so the top-p
+    sort and the sampling look costlier than they are); any other name is a random shape."""
+    if shape != "smollm2":
+        return build_model(shape, tokenizer, head="causal_lm", device=device).eval()
+    from transformers import AutoModelForCausalLM
+
+    from bench.shapes import tokenizer_folder
+
+    dtype = torch.float32 if device == "cpu" else torch.bfloat16
+    return AutoModelForCausalLM.from_pretrained(tokenizer_folder(), dtype=dtype).to(device).eval()
+
+
 def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, new_tokens: int, batch_prompts: int) -> list[dict]:
     """Both paths warm up on the `batch_prompts` longest prompts (the shapes of the first timed batch:
     the static backend's cache length and, on CUDA, its compiled graph), then run all prompts once.
     Our tokens are those the Generator reports making (EOS included), not a re-tokenisation."""
     from genrm_exp.generation import Generator, SamplingParams
 
-    model = build_model(shape, tokenizer, head="causal_lm", device=device).eval()
+    model = sampling_model(shape, tokenizer, device)
     prompts = judge_prompts(tokenizer, texts)
     longest = sorted(prompts, key=lambda p: -len(tokenizer(p, add_special_tokens=False)["input_ids"]))[:batch_prompts]
     param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
@@ -87,7 +102,7 @@ def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, n
             made = fn(prompts)
             sync(device)
         tps = made / (time.perf_counter() - t)
-        rows.append({"path": name, "tokens_per_s": tps, "roofline_share": tps / roofline, "batch": batch_prompts * k,
+        rows.append({"path": name, "model": shape, "dtype": str(model.dtype).removeprefix("torch."), "tokens_per_s": tps, "roofline_share": tps / roofline, "batch": batch_prompts * k,
                      "tokens": made, **({"backend": gen.last_stats["backend"]} if fn is ours else {})})
     return rows
 

@@ -7,7 +7,7 @@ What it does per batch of left-padded prompts:
 - one prefill per prompt; its KV cache is copied k times into a static cache (transformers
   StaticCache, reused across batches of the same shape) or, off CUDA, repeated in a DynamicCache;
 - each step is one forward of one token per row plus sampling on device; with `compile=True` the
-  step is wrapped in torch.compile(mode="reduce-overhead") (CUDA graphs; opt-in, see Decoder); a
+  forward is wrapped in torch.compile(mode="reduce-overhead") (CUDA graphs; opt-in, see Decoder); a
   compile failure is logged, the batch rerun eagerly, and `Decoder.mode` says so;
 - EOS is tracked on device; the host looks at the tokens every `check_every` steps only (the
   verdict stop strings, and whether every row is done), then cuts each row where it first stopped.
@@ -97,9 +97,11 @@ def first_stop(tokenizer, tokens: Sequence[int], stops: Sequence[str]) -> int | 
 class Decoder:
     """Batched decoding from left-padded prompts, k samples per prompt (see the module docstring).
 
-    `compile`: off unless asked for. On an H200 with torch 2.11, Inductor failed to generate code for
-    the top-p scan over a 49k vocabulary inside the compiled step and decoding fell back to eager, so
-    CUDA-graph decoding is opt-in until it is shown to work. `static`: None = a StaticCache on CUDA, a
+    `compile`: off unless asked for. Only the model's forward is compiled (on CUDA, captured as a CUDA
+    graph over the static cache); sampling stays eager. On an H200 with torch 2.11, Inductor failed to
+    generate code for the top-p scan over a 49k vocabulary when the whole step was compiled, so the
+    scan was taken out; compiled decoding stays opt-in until it is measured on a GPU (on CPU it gives
+    the eager path's tokens and log-probabilities, tested). `static`: None = a StaticCache on CUDA, a
     DynamicCache elsewhere (on CPU the full-length masked attention of a static cache costs more)."""
 
     def __init__(self, model, tokenizer, *, compile: bool | None = None, static: bool | None = None,
@@ -111,16 +113,20 @@ class Decoder:
         self.static = cuda if static is None else static
         self.check_every, self.cache_bucket = check_every, cache_bucket
         self.mode = "static+compiled" if self.compile else ("static" if self.static else "dynamic") + " eager"
-        self._cache, self._cache_key, self._step_fn = None, None, None
+        self._cache, self._cache_key, self._forward_fn = None, None, None
 
     def cache_len(self, prompt_width: int, max_new_tokens: int) -> int:
         """Static cache length: rounded up so that batches and calls of similar lengths share one graph."""
         need = prompt_width + max_new_tokens
         return -(-need // self.cache_bucket) * self.cache_bucket
 
-    def _step(self, cache, tok, pos, mask, seeds, step, temperature: float, top_p: float):
-        logits = self.model(input_ids=tok[:, None], position_ids=pos[:, None], attention_mask=mask, cache=cache,
-                            use_cache=True, logits_to_keep=1).logits[:, -1].float()
+    def _forward(self, cache, tok, pos, mask) -> torch.Tensor:
+        """One token per row through the model: the next-token logits (float32)."""
+        return self.model(input_ids=tok[:, None], position_ids=pos[:, None], attention_mask=mask, cache=cache,
+                          use_cache=True, logits_to_keep=1).logits[:, -1].float()
+
+    def _step(self, forward, cache, tok, pos, mask, seeds, step, temperature: float, top_p: float):
+        logits = forward(cache, tok, pos, mask)
         return next_tokens(logits, seeds, step, temperature, top_p), torch.log_softmax(logits, dim=-1)
 
     def _static_cache(self, rows: int, length: int):
@@ -146,7 +152,7 @@ class Decoder:
             except Exception as err:  # noqa: BLE001 - one try on a machine we cannot test on: fall back, say why
                 log.warning("compiled decoding failed (%s: %s); decoding eagerly", type(err).__name__, str(err)[:300])
                 self.compile, self.mode = False, f"static eager (compile failed: {type(err).__name__})"
-                self._cache, self._cache_key, self._step_fn = None, None, None
+                self._cache, self._cache_key, self._forward_fn = None, None, None
         return self._run(ids, mask, k, params, seeds, stops, cache_len, forced, compiled=False)
 
     def _run(self, ids, mask, k, params, seeds, stops, cache_len, forced, *, compiled: bool):
@@ -174,11 +180,11 @@ class Decoder:
             full = torch.ones(rows, width + new, dtype=mask.dtype, device=dev)
             full[:, :width] = mask.repeat_interleave(k, 0)
         del prefill, out
-        step_fn = self._step
-        if compiled:
-            if self._step_fn is None:
-                self._step_fn = torch.compile(self._step, mode="reduce-overhead", dynamic=False)
-            step_fn = self._step_fn
+        forward = self._forward
+        if compiled:  # the model's forward only: sampling (a sort and scans over the vocabulary) stays eager
+            if self._forward_fn is None:
+                self._forward_fn = torch.compile(self._forward, mode="reduce-overhead", dynamic=False)
+            forward = self._forward_fn
         seed_t = torch.tensor(list(seeds), dtype=torch.long, device=dev)
         eos = torch.tensor([self.tokenizer.eos_token_id], device=dev)
         step = torch.zeros((), dtype=torch.long, device=dev)
@@ -203,7 +209,7 @@ class Decoder:
             pos = pos + 1
             step += 1
             mask_now = full if self.static or compiled else full[:, : width + t + 1]
-            nxt, logp = step_fn(cache, tok, pos, mask_now, seed_t, step, params.temperature, params.top_p)
+            nxt, logp = self._step(forward, cache, tok, pos, mask_now, seed_t, step, params.temperature, params.top_p)
             tok = nxt.clone() if forced is None else forced[:, t + 1]
             logp = logp.clone()
         return self._cut(tokens.cpu(), logps.cpu(), stops)

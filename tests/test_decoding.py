@@ -92,6 +92,19 @@ def test_first_stop(tokenizer):
     assert first_stop(tokenizer, ids[:3], ["[[A]]"]) is None and first_stop(tokenizer, ids, []) is None
 
 
+def test_compiled_forward_gives_the_eager_tokens_and_log_probs(tiny_lm, tokenizer):
+    """compile=True (Inductor on CPU here; CUDA graphs on a GPU): the same samples, and the same
+    log-probabilities to float32 rounding, as the eager static loop, on a second call too."""
+    ids, mask = left_pad([tokenizer(p, add_special_tokens=False)["input_ids"] for p in _prompts(tokenizer)], tokenizer.pad_token_id)
+    params = SamplingParams(k=2, temperature=0.8, top_p=0.9, max_new_tokens=8, stop_at_verdict=False)
+    eager = Decoder(tiny_lm, tokenizer, static=True).run(ids, mask, k=2, params=params, seeds=list(range(8)))
+    dec = Decoder(tiny_lm, tokenizer, static=True, compile=True)
+    for _ in range(2):
+        toks, logps = dec.run(ids, mask, k=2, params=params, seeds=list(range(8)))
+        assert dec.mode == "static+compiled" and toks == eager[0]
+        assert all(torch.allclose(torch.tensor(a), torch.tensor(b), atol=1e-5) for a, b in zip(logps, eager[1]))
+
+
 def test_a_compile_failure_falls_back_to_eager_with_the_same_result(tiny_lm, tokenizer, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise RuntimeError("no compiler here")
