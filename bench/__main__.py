@@ -89,10 +89,14 @@ def table(result: dict) -> str:
         else:
             lines.append(f"| training | {kind} | {s.get('error', '-')} | {o.get('error', '-')} | - |")
     if result.get("sampling"):
-        s, o = result["sampling"]
-        lines.append(f"| sampling | {s.get('model', result['shape'])} {s.get('dtype', '')}: tokens/s (roofline share) at batch {s['batch']} "
-                     f"| {s['tokens_per_s']:.0f} ({100 * s['roofline_share']:.1f}%) "
-                     f"| {o['tokens_per_s']:.0f} ({100 * o['roofline_share']:.1f}%) | {o['tokens_per_s'] / s['tokens_per_s']:.2f}x |")
+        s, *ours = result["sampling"]
+        for o in ours:
+            if "tokens_per_s" not in s or "tokens_per_s" not in o:
+                lines.append(f"| sampling | {o['path']} | {s.get('error', '-')} | {o.get('error', '-')} | - |")
+                continue
+            lines.append(f"| sampling | {o['path']} ({o.get('backend', '')}), {s['model']} {s['dtype']}: tokens/s "
+                         f"(roofline share) at batch {s['batch']} | {s['tokens_per_s']:.0f} ({100 * s['roofline_share']:.1f}%) "
+                         f"| {o['tokens_per_s']:.0f} ({100 * o['roofline_share']:.1f}%) | {o['tokens_per_s'] / s['tokens_per_s']:.2f}x |")
     if result.get("scoring"):
         bt, g = result["scoring"]
         lines.append(f"| scoring | pairs/s: BT forward vs GenRM direct | {bt['pairs_per_s']:.1f} | {g['pairs_per_s']:.1f} "

@@ -85,25 +85,36 @@ def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, n
     longest = sorted(prompts, key=lambda p: -len(tokenizer(p, add_special_tokens=False)["input_ids"]))[:batch_prompts]
     param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     roofline = batch_prompts * k * copy_bandwidth(device) / 2 / param_bytes  # one weight read per decode step
-    gen = Generator(model, tokenizer, batch_size=batch_prompts * k)
     params = SamplingParams(k=k, temperature=1.0, top_p=0.95, max_new_tokens=new_tokens, stop_at_verdict=False)
 
-    def ours(ps: list[str]) -> int:
-        gen.sample(ps, params)
-        return gen.last_stats["new_tokens"]
+    def ours(gen: Generator):
+        def fn(ps: list[str]) -> int:
+            gen.sample(ps, params)
+            return gen.last_stats["new_tokens"]
+        return fn
 
+    engines = {"genrm-exp Generator": Generator(model, tokenizer, batch_size=batch_prompts * k)}
+    if device == "cuda":  # judge.compile: CUDA graphs of the decode step's forward
+        engines["genrm-exp Generator, compiled"] = Generator(model, tokenizer, batch_size=batch_prompts * k, compile=True)
+    paths = [("stock generate", lambda ps: stock_generate(model, tokenizer, ps, k=k, new_tokens=new_tokens,
+                                                          batch_prompts=batch_prompts, device=device), None)]
+    paths += [(name, ours(gen), gen) for name, gen in engines.items()]
     rows = []
-    for name, fn in (("stock generate", lambda ps: stock_generate(model, tokenizer, ps, k=k, new_tokens=new_tokens, batch_prompts=batch_prompts, device=device)),
-                     ("genrm-exp Generator", ours)):
-        with torch.inference_mode():
-            fn(longest)  # warm up: the first generate call runs ~10x slower; compiles the static step
-            sync(device)
-            t = time.perf_counter()
-            made = fn(prompts)
-            sync(device)
+    for name, fn, gen in paths:
+        try:
+            with torch.inference_mode():
+                fn(longest)  # warm up: the first generate call runs ~10x slower; compiles the static step
+                sync(device)
+                t = time.perf_counter()
+                made = fn(prompts)
+                sync(device)
+        except Exception as err:  # one failing path is reported, the others still run
+            rows.append({"path": name, "error": f"{type(err).__name__}: {err}"[:300]})
+            continue
         tps = made / (time.perf_counter() - t)
-        rows.append({"path": name, "model": shape, "dtype": str(model.dtype).removeprefix("torch."), "tokens_per_s": tps, "roofline_share": tps / roofline, "batch": batch_prompts * k,
-                     "tokens": made, **({"backend": gen.last_stats["backend"]} if fn is ours else {})})
+        rows.append({"path": name, "model": shape, "dtype": str(model.dtype).removeprefix("torch."), "tokens_per_s": tps,
+                     "roofline_share": tps / roofline, "batch": batch_prompts * k, "tokens": made,
+                     **({"backend": gen.last_stats["backend"]} if gen is not None else {})})
     return rows
 
 

@@ -59,7 +59,7 @@ class GenRM:
             raise ValueError(f"order={order!r}: expected one of {list(API_ORDERS)}")
         self.model, self.tokenizer, self.judge_cfg, self.order, self.seed = model, tokenizer, judge_cfg, order, seed
         self._direct = DirectJudge(model, tokenizer, judge_cfg, seed=seed)
-        self._generator = Generator(model, tokenizer, batch_size=int(judge_cfg["batch_size"]), backend=judge_cfg["backend"])
+        self._generator = Generator.from_judge(model, tokenizer, judge_cfg)
 
     @classmethod
     def from_run(cls, run_dir: str | os.PathLike, *, checkpoint: str | os.PathLike | None = None,

@@ -4,8 +4,9 @@
     texts = gen.sample(rendered_prompts, SamplingParams(k=4, temperature=0.7, seed=0))  # [[str] * k]
 
 Two backends give the same tokens (`Generator(..., backend=...)`):
-- `static` (default): genrm_exp.decoding's own loop: a static KV cache and, on CUDA, the per-step
-  forward + sampling captured in CUDA graphs by torch.compile; no host synchronisation per step;
+- `static` (default): genrm_exp.decoding's own loop: a static KV cache on CUDA, sampling on device,
+  the host looking at the tokens every 16 steps only; with `compile=True` (`judge.compile`, opt-in
+  until measured on a GPU) the per-step forward is captured in CUDA graphs by torch.compile;
 - `hf_generate`: stock `transformers.generate`, kept to compare against and as a fallback.
 
 What both do:
@@ -105,14 +106,21 @@ def positions(mask: torch.Tensor) -> torch.Tensor:
 class Generator:
     """Batched sampling from a causal LM (plain or PEFT-wrapped) with a tokenizer."""
 
-    def __init__(self, model, tokenizer, *, batch_size: int, backend: str = "static"):
+    def __init__(self, model, tokenizer, *, batch_size: int, backend: str = "static", compile: bool = False):
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} must be >= 1")
         if backend not in BACKENDS:
             raise ValueError(f"backend={backend!r}: expected one of {list(BACKENDS)}")
         self.model, self.tokenizer, self.batch_size, self.backend = model, tokenizer, batch_size, backend
+        self.compile = bool(compile)
         self._stop, self._decoder = None, None
         self.last_stats: dict[str, float] = {}
+
+    @classmethod
+    def from_judge(cls, model, tokenizer, judge_cfg, *, batch_size: int | None = None) -> Generator:
+        """The engine a judge config asks for (judge.backend, judge.compile, judge.batch_size)."""
+        return cls(model, tokenizer, batch_size=int(batch_size or judge_cfg["batch_size"]), backend=str(judge_cfg["backend"]),
+                   compile=bool(judge_cfg.get("compile", False)))
 
     def _stop_criteria(self):
         from transformers import StopStringCriteria
@@ -135,7 +143,7 @@ class Generator:
         cache_len = None
         if self.backend == "static" and prompts:
             if self._decoder is None:
-                self._decoder = Decoder(self.model, self.tokenizer)
+                self._decoder = Decoder(self.model, self.tokenizer, compile=self.compile)
             cache_len = self._decoder.cache_len(len(encoded[order[0]]), params.max_new_tokens)
         for start in tqdm(range(0, len(order), per_batch), desc=desc, leave=False, disable=not prompts):
             idx = order[start : start + per_batch]

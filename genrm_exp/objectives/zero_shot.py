@@ -28,7 +28,7 @@ def judge_dtype(judge_cfg, model_cfg, device: torch.device) -> torch.dtype:
 def build_judge(model, tokenizer, cfg):
     """The judge of `cfg.judge.style` around a causal LM."""
     if cfg.judge.style == "cot":
-        return CoTJudge(Generator(model, tokenizer, batch_size=int(cfg.judge.batch_size), backend=cfg.judge.backend), tokenizer, cfg.judge, seed=int(cfg.seed))
+        return CoTJudge(Generator.from_judge(model, tokenizer, cfg.judge), tokenizer, cfg.judge, seed=int(cfg.seed))
     return DirectJudge(model, tokenizer, cfg.judge, seed=int(cfg.seed))
 
 

@@ -72,7 +72,7 @@ class Sampler:
         else:
             model, model_cfg = policy.latest_model(cfg, self.ctx.tokenizer, self.checkpoint), cfg.model
         self._model = model.to(judge_dtype(cfg.judge, model_cfg, next(model.parameters()).device))
-        self._generator = Generator(self._model, self.tokenizer, batch_size=int(cfg.star.batch_size), backend=cfg.judge.backend)
+        self._generator = Generator.from_judge(self._model, self.tokenizer, cfg.judge, batch_size=int(cfg.star.batch_size))
 
     def __call__(self, items, seed: int) -> list[dict]:
         from genrm_exp.generation import SamplingParams
