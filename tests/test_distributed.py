@@ -146,10 +146,11 @@ def test_two_process_run_matches_one_process_run(tmp_path: Path):
 
 
 def test_star_over_two_ranks_samples_what_one_rank_samples(tmp_path: Path):
-    """STaR-SFT under torchrun --nproc_per_node 2: the four chunks of sampling are dealt out over the
-    ranks and rank 0 writes them, so samples.jsonl is byte for byte the one-process file; training
-    is data-parallel and evaluation sharded; one W&B run."""
-    star = ["objective=star_sft", "data.max_length=96", "eval=heldout", "star.iterations=1", "star.k=2",
+    """STaR-Rationalizer under torchrun --nproc_per_node 2: the four chunks of sampling are dealt out
+    over the ranks and rank 0 writes them, so samples.jsonl (and the hinted rationalized.jsonl that
+    every rank reads next) is byte for byte the one-process file; training is data-parallel and
+    evaluation sharded; one W&B run."""
+    star = ["objective=star_rationalizer", "data.max_length=96", "eval=heldout", "star.iterations=1", "star.k=2",
             "star.max_new_tokens=12", "star.chunk_size=4", "star.eval_base=false", "star.close_verdict=' Verdict: [['",
             "judge.k=2", "judge.max_new_tokens=12"]
     one, two = tmp_path / "one", tmp_path / "two"
@@ -158,7 +159,8 @@ def test_star_over_two_ranks_samples_what_one_rank_samples(tmp_path: Path):
     out = _genrm([*star, f"hydra.run.dir={two}", f"paths.outputs={tmp_path}"],
                  [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"])
     assert out.returncode == 0, out.stderr[-3000:]
-    assert (two / "iter_1" / "samples.jsonl").read_bytes() == (one / "iter_1" / "samples.jsonl").read_bytes()
+    for name in ("samples.jsonl", "rationalized.jsonl"):
+        assert (two / "iter_1" / name).read_bytes() == (one / "iter_1" / name).read_bytes()
     history = [json.loads((d / "iterations.json").read_text())[-1] for d in (one, two)]
     assert history[1]["sample"]["chunks_sampled"] == 4 and history[1]["build"] == history[0]["build"]
     assert history[1]["train"]["rows"] == history[0]["train"]["rows"] > 0

@@ -120,7 +120,7 @@ def sample_items(path: Path, items: Sequence[Item], fn: SampleFn, *, chunk_size:
 
     Under several ranks the chunks still missing are dealt out in rounds, rank r taking the r-th of
     each round, so a chunk is sampled from the same inputs whatever the number of ranks; rank 0
-    appends each round's rows in plan order and writes `path`.
+    appends each round's rows in plan order and writes `path`, which every rank can read on return.
 
     Returns {"keys", "chunks", "chunks_reused", "chunks_sampled"}. `kill_after_chunks` (test-only,
     `star.fault.kill_after_chunks`) SIGKILLs the process after it sampled that many chunks.
@@ -161,4 +161,5 @@ def sample_items(path: Path, items: Sequence[Item], fn: SampleFn, *, chunk_size:
     if main:
         write_jsonl_atomic(path, [done[k] for k in keys])
         partial.unlink(missing_ok=True)
+    distributed.barrier()  # `path` exists for every rank once this returns
     return {"keys": len(keys), "chunks": len(plan), "chunks_reused": len(plan) - len(todo), "chunks_sampled": len(todo)}
