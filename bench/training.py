@@ -3,7 +3,8 @@
 Stock = the TRL config's defaults (gradient checkpointing on, random batches, a live DPO reference
 forward every step). Ours = the speed settings of conf/trainer/paper.yaml (checkpointing off unless
 memory needs it, length-grouped batches) plus DPO's precomputed reference log-probabilities (their
-precompute time is counted) and Liger kernels where Triton runs. Same model, data, batch and dtype.
+precompute time is counted), Liger kernels where Triton runs, and on CPU TRL's fused LM head over
+the labelled positions only (genrm_exp/objectives/fused_head.py). Same model, data, batch and dtype.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datasets import Dataset
 from transformers import TrainerCallback
 
 from bench.shapes import build_model, non_embedding_params, sync
+from genrm_exp.objectives import fused_head
 from genrm_exp.objectives.lengths import group_by_length
 
 OURS_KEYS = ("activation_checkpointing", "train_sampling_strategy")
@@ -93,8 +95,12 @@ def run(kind: str, variant: str, *, shape: str, tokenizer, texts: list[dict], wo
     trainer.add_callback(timer)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
+    fused_head.compact_on_cpu(variant == "ours")  # TRL does this on GPUs already; on CPU it is ours
     t0 = time.perf_counter()
-    trainer.train()
+    try:
+        trainer.train()
+    finally:
+        fused_head.compact_on_cpu(False)
     setup_s = time.perf_counter() - t0 - sum(timer.times)
     # Precomputing reference log-probs is work the stock path does inside its steps: charge it.
     precompute_s = setup_s if kind == "dpo" and variant == "ours" else 0.0

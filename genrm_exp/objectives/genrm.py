@@ -23,6 +23,7 @@ from trl import SFTConfig, SFTTrainer
 from genrm_exp import distributed
 from genrm_exp.judging import DirectJudge, render_pair
 from genrm_exp.modeling import load_model, lora_config
+from genrm_exp.objectives import fused_head
 from genrm_exp.objectives.trl_args import trl_config
 from genrm_exp.prompts import encode_for_verdict
 
@@ -69,6 +70,7 @@ def make_trainer(ctx) -> SFTTrainer:
     if distributed.is_main():
         ctx.path("train", "sft_rows.json").write_text(json.dumps(summary, indent=2))
     model = load_model(cfg.model, ctx.tokenizer, head="causal_lm", cache=cfg.paths.cache)
+    fused_head.compact_on_cpu(True)  # the output layer at the verdict token only, on CPU too
     return SFTTrainer(
         model=model,
         # The rows carry their own completion mask, so completion-only loss must be asked for.

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
+from genrm_exp.objectives import fused_head
 from genrm_exp.objectives.lengths import group_by_length
 from genrm_exp.objectives.star_sft import longest
 from genrm_exp.objectives.trl_args import trl_config
@@ -25,6 +26,7 @@ from genrm_exp.star.loop import Recipe, run_star
 def make_trainer(ctx, model, peft_config, rows: list[dict], *, stage: str, start_checkpoint) -> DPOTrainer:
     data = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in rows])
     max_length = longest(ctx.tokenizer, [r["prompt"] + r[side] for r in rows for side in ("chosen", "rejected")])
+    fused_head.compact_on_cpu(True)  # the output layer at completion tokens only, on CPU too
     ref_model = None
     if not ctx.cfg.peft.enabled:  # a second copy of the starting model, frozen
         ref_model = policy.start_model(ctx.cfg, ctx.tokenizer, start_checkpoint)[0]

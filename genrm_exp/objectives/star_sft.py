@@ -14,6 +14,7 @@ from __future__ import annotations
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
+from genrm_exp.objectives import fused_head
 from genrm_exp.objectives.lengths import group_by_length
 from genrm_exp.objectives.trl_args import trl_config
 from genrm_exp.star.loop import Recipe, run_star
@@ -28,6 +29,7 @@ def make_trainer(ctx, model, peft_config, rows: list[dict], *, stage: str, start
     """`start_checkpoint` (where `model` was loaded from) is unused: SFT needs no reference model."""
     data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
     max_length = longest(ctx.tokenizer, [r["prompt"] + r["completion"] for r in rows])
+    fused_head.compact_on_cpu(True)  # the output layer at completion tokens only, on CPU too
     trainer = SFTTrainer(
         model=model,
         args=trl_config(SFTConfig, ctx, stage=stage, max_length=max_length),
