@@ -19,6 +19,8 @@ import hashlib
 import math
 from collections.abc import Sequence
 
+from tqdm.auto import tqdm
+
 from genrm_exp.prompts import VERDICT_OPEN
 from genrm_exp.verdicts import INVALID, parse_verdict
 
@@ -50,8 +52,26 @@ def close_verdicts(scorer, prompts: Sequence[str], texts: Sequence[list[str]], *
     closed = [[False] * len(chains) for chains in texts]
     if not todo:
         return out, closed
-    probs = scorer.verdict_probs([prompts[i] + texts[i][j] + close for i, j in todo], desc="close verdicts")
+    probs = _score(scorer, [(i, prompts[i] + texts[i][j] + close) for i, j in todo])
     for (i, j), (p_a, _) in zip(todo, probs):
         out[i][j] = f"{texts[i][j]}{close}{letter(p_a, temperature, _uniform(seed, prompts[i], j))}]]"
         closed[i][j] = True
     return out, closed
+
+
+def _score(scorer, rows: Sequence[tuple[int, str]]) -> list[tuple[float, float]]:
+    """verdict_probs of the texts of `rows` ((prompt index, text)), in order. On a CPU, one call per
+    prompt, so its chains share the prompt's prefill (the scorer runs the prefix common to a call
+    once): k chains cost one prompt and k continuations instead of k prompts. Elsewhere one call,
+    for the largest batches."""
+    device = next(scorer.model.parameters()).device
+    if device.type != "cpu":
+        return scorer.verdict_probs([text for _, text in rows], desc="close verdicts")
+    groups: dict[int, list[int]] = {}
+    for n, (i, _) in enumerate(rows):
+        groups.setdefault(i, []).append(n)
+    out: list[tuple[float, float]] = [(0.5, 0.0)] * len(rows)
+    for members in tqdm(groups.values(), desc="close verdicts", leave=False):
+        for n, prob in zip(members, scorer.verdict_probs([rows[n][1] for n in members], desc=None)):
+            out[n] = prob
+    return out

@@ -195,12 +195,13 @@ class DirectJudge:
         self.batch_size = int(judge_cfg["batch_size"])
 
     @torch.inference_mode()
-    def verdict_probs(self, texts: Sequence[str], desc: str = "direct") -> list[tuple[float, float]]:
+    def verdict_probs(self, texts: Sequence[str], desc: str | None = "direct") -> list[tuple[float, float]]:
         """(P(A) / (P(A) + P(B)), P(A) + P(B)) for each text rendered with open_verdict=True.
 
         The token prefix every text shares (system prompt, template head) is run once per call and its
         KV cache expanded over each batch; the rest is left-padded, the padding sitting between the
-        shared prefix and each row's own tokens, so every row's last token is its verdict position."""
+        shared prefix and each row's own tokens, so every row's last token is its verdict position.
+        desc=None shows no progress bar."""
         encs = encode_batch_for_verdict(self.tokenizer, texts)
         order = sorted(range(len(encs)), key=lambda i: -len(encs[i].context_ids))
         out: list[tuple[float, float]] = [(0.5, 0.0)] * len(encs)
@@ -212,7 +213,7 @@ class DirectJudge:
         prefix_kv = self._prefix_kv(encs[0].context_ids[:shared], device) if shared >= MIN_SHARED_PREFIX else None
         if prefix_kv is None:
             shared = 0
-        for start in tqdm(range(0, len(order), self.batch_size), desc=desc, leave=False):
+        for start in tqdm(range(0, len(order), self.batch_size), desc=desc, leave=False, disable=desc is None):
             idx = order[start : start + self.batch_size]
             ids, mask = left_pad([encs[i].context_ids[shared:] for i in idx], self.tokenizer.pad_token_id)
             ids, mask = ids.to(device), mask.to(device)

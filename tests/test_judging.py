@@ -165,6 +165,28 @@ def test_shared_prefix_scoring_equals_a_full_forward_per_text(tokenizer):
         assert mass == pytest.approx(pa + pb, rel=1e-5)
 
 
+def test_closing_scores_each_prompt_s_chains_together_as_one_call_would(tokenizer):
+    """On CPU the chains to close are scored one prompt at a time (its chains share its prefill):
+    the probabilities equal those of a single call over every chain, in the input order."""
+    from genrm_exp.closing import _score
+
+    torch.manual_seed(4)
+    model = load_model(compose(["model=tiny_random"]).model, tokenizer, head="causal_lm", cache=CACHE)
+    judge = DirectJudge(model, tokenizer, _judge_cfg(batch_size=3), seed=0)
+    prompts = [render_pair(tokenizer, _judge_cfg(), _pair(i), False, open_verdict=False) for i in range(3)]
+    rows = [(i, prompts[i] + f"chain {j} of prompt {i}" + " x" * (i + j) + " Verdict: [[") for i, j in
+            [(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]]
+    seen: list[int] = []
+    hook = model.register_forward_pre_hook(lambda m, args, kw: seen.append(kw["input_ids"].shape[1]), with_kwargs=True)
+    try:
+        grouped = _score(judge, rows)
+    finally:
+        hook.remove()
+    whole = judge.verdict_probs([text for _, text in rows])
+    assert [g == pytest.approx(w, abs=1e-5) for g, w in zip(grouped, whole)] == [True] * 6
+    assert sum(seen) < sum(len(tokenizer(t)["input_ids"]) for _, t in rows) * 0.6  # each prompt ran once
+
+
 def test_report_shows_judge_extras_and_a_reliability_diagram(tmp_path):
     import json
 
