@@ -24,6 +24,7 @@ JUDGE_COLUMNS = {
     "a_rate": "A-rate",
     "position_consistency": "pos. consistency",
     "invalid_rate": "invalid",
+    "closed_rate": "closed",
     "verdict_mass": "P(A)+P(B)",
     "ece": "ECE",
 }
@@ -63,7 +64,9 @@ def judge_markdown(runs: list[dict]) -> str:
     header = ["run", "set", *JUDGE_COLUMNS.values()]
     return "\n".join(["", "## Judges: position bias, invalid verdicts, voting", "",
                       "A-rate: share of valid verdicts naming the response shown first (0.5 = no position preference); "
-                      "position consistency: pairs whose verdict survives swapping the order (judge.order=both).", "",
+                      "position consistency: pairs whose verdict survives swapping the order (judge.order=both); "
+                      "closed: share of chains that ended without a verdict and were given one from the model's "
+                      "A/B odds (judge.close_verdict, not the paper's method).", "",
                       "| " + " | ".join(header) + " |", "|" + "---|" * len(header), *rows]) + "\n"
 
 

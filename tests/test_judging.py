@@ -222,5 +222,9 @@ def test_cot_chains_without_a_verdict_are_closed_with_the_model_s_own_letter(tok
     assert [r["closed"] for r in recs] == [2] * 4
     m = set_metrics(recs, bootstrap_samples=50, seed=0)
     assert (m["closed_rate"], m["invalid"], m["a_rate"], m["accuracy"]) == (1.0, 0, 0.0, 0.0)
+    from genrm_exp.report_judges import judge_markdown
+
+    table = judge_markdown([{"dir": None, "name": "cot", "metrics": {"t": m}}])
+    assert "| invalid | closed |" in table and "| 0.000 | 1.000 |" in table  # none invalid, because all closed
     with pytest.raises(ValueError, match=r"judge.close_verdict=' Verdict:': must end with '\[\['"):
         predict(" Verdict:")
