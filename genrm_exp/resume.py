@@ -58,7 +58,7 @@ def finished(cfg, run_dir: Path, log=print) -> bool:
     saved = run_dir / "config.yaml"
     if not saved.is_file():
         return False
-    diff = changed(OmegaConf.to_container(OmegaConf.load(saved)), settings(cfg))
+    diff = changed(OmegaConf.to_container(OmegaConf.load(saved)), OmegaConf.to_container(cfg, resolve=True))
     if diff:
         log(f"[genrm_exp] {run_dir} holds a finished run with other settings ({', '.join(diff[:8])}"
             f"{', ...' if len(diff) > 8 else ''}): running again")
