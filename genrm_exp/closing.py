@@ -2,10 +2,10 @@
 `judge.close_verdict` for CoT evaluation; both off by default).
 
 A small model (SmolLM2-135M on the CPU demo) rarely writes "[[A]]" or "[[B]]" on its own, so STaR
-would find no right chain to learn from and every CoT evaluation would score 0.5. With the setting to a text ending in "[[" (e.g.
-"\\n\\nFinal verdict: [["), every chain without a verdict gets that text appended and a verdict letter
-drawn from the model's own P(A) against P(B) after it (one forward pass, as direct scoring does),
-at the sampling temperature. The closed chain is what filtering, training and voting see, so training
+would find no right chain to learn from and every CoT evaluation would score 0.5. With the setting
+set to a text ending in "[[" (e.g. "\\n\\nFinal verdict: [["), every chain without a verdict gets
+that text appended and a verdict letter drawn from the model's own P(A) against P(B) after it (one
+forward pass, as direct scoring does), at the sampling temperature. The closed chain is what filtering, training and voting see, so training
 teaches the model to end its rationale with a verdict. This is answer extraction as in zero-shot
 chain of thought (Kojima et al. 2022), not part of the paper's STaR; rows mark closed chains.
 
