@@ -9,7 +9,7 @@ duplicate ids) and the id/subset/source stamping live in ``loaders.load_pairs``.
 |---|---|---|
 | ultrafeedback_jsonl | prompt, chosen, rejected (strings), metadata | chosen |
 | h4_ultrafeedback | prompt_id, chosen/rejected: messages ending with the assistant reply | chosen |
-| ultrainteract | id, trajectory [{from: user/assistant, value}], chosen, rejected | chosen |
+| ultrainteract | id, parent_id (the instruction: the group), trajectory [{from: user/assistant, value}], chosen, rejected | chosen |
 | rewardbench | id, prompt, chosen, rejected, subset (the row's subset wins) | chosen |
 | llmbar | input, output_1, output_2, label (1/2) | output_<label> |
 | hh_rlhf_transcripts | chosen/rejected: whole transcripts sharing all but the last reply | chosen |
@@ -42,6 +42,7 @@ class Parsed:
     rejected: str
     id: str | None = None
     subset: str | None = None
+    group: str | None = None
     keys: tuple[str, str] = ("chosen", "rejected")
     id_key: str = "id"
 
@@ -95,8 +96,11 @@ def ultrainteract(row: Mapping, spec: Mapping) -> Parsed:
         content_key="value",
         roles={"user": "user", "assistant": "assistant"},
     )
+    # parent_id: the instruction a preference tree grows from; its pairs share one group (splits).
+    group = _ident(row, "parent_id") if "parent_id" in row else None
     return Parsed(
-        fields.user_last(trajectory, "trajectory"), **_responses(row, "chosen", "rejected"), id=_ident(row, "id")
+        fields.user_last(trajectory, "trajectory"), **_responses(row, "chosen", "rejected"), id=_ident(row, "id"),
+        group=group,
     )
 
 

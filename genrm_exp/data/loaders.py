@@ -92,7 +92,8 @@ def _pair(parsed: Parsed, index: int, source: str, subset: str) -> Pair:
         )
     subset = parsed.subset if parsed.subset is not None else subset
     key = parsed.id if parsed.id is not None else str(index)
-    return Pair(f"{subset}:{key}", parsed.prompt, parsed.chosen, parsed.rejected, source, subset)
+    group = f"{subset}:{parsed.group}" if parsed.group is not None else None
+    return Pair(f"{subset}:{key}", parsed.prompt, parsed.chosen, parsed.rejected, source, subset, group)
 
 
 def _check_spec(spec: dict[str, Any]) -> dict[str, Any]:

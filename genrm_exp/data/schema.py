@@ -54,6 +54,9 @@ class Pair:
     last one is ``user``; ``chosen``/``rejected`` are the two assistant responses, non-empty and
     different; ``source`` names the dataset family (``"llmbar"``) and ``subset`` the slice that
     metrics are grouped by (``"llmbar-natural"``; the source name when there is no finer slice).
+    ``group`` names the prompt the pair belongs to when the source says so (UltraInteract's
+    ``parent_id``: several pairs of one preference tree; a best-of-N item's id); None otherwise.
+    Splits keep every pair of a group, and of a prompt text, on one side (``splits.group_key``).
     """
 
     id: str
@@ -62,6 +65,7 @@ class Pair:
     rejected: str
     source: str
     subset: str
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if not self.prompt or not all(isinstance(m, Message) for m in self.prompt):
@@ -71,6 +75,8 @@ class Pair:
         for name in ("id", "chosen", "rejected", "source", "subset"):
             if not isinstance(getattr(self, name), str):
                 raise DataError(f"pair {self.id!r}: {name} must be a string")
+        if self.group is not None and not isinstance(self.group, str):
+            raise DataError(f"pair {self.id!r}: group must be a string or None")
 
     def prompt_messages(self) -> list[dict[str, str]]:
         """The prompt as plain ``{"role", "content"}`` dicts, for ``apply_chat_template``."""
@@ -90,6 +96,7 @@ class Pair:
             "rejected": self.rejected,
             "source": self.source,
             "subset": self.subset,
+            **({"group": self.group} if self.group is not None else {}),
         }
 
     @classmethod
@@ -99,7 +106,7 @@ class Pair:
         if missing:
             raise DataError(f"pair dict is missing keys {missing}")
         prompt = tuple(Message(m["role"], m["content"]) for m in d["prompt"])
-        return cls(d["id"], prompt, d["chosen"], d["rejected"], d["source"], d["subset"])
+        return cls(d["id"], prompt, d["chosen"], d["rejected"], d["source"], d["subset"], d.get("group"))
 
 
 @dataclass
