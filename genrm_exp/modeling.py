@@ -23,10 +23,12 @@ from typing import Any
 
 import torch
 
+from genrm_exp.errors import UserError
+
 HEADS = ("causal_lm", "reward", "classifier")  # classifier: two labels (PairRM)
 
 
-class ModelError(ValueError):
+class ModelError(UserError, ValueError):
     """A model configuration that cannot be loaded; the message says which key and why."""
 
 

@@ -15,10 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from genrm_exp.errors import UserError
+
 ROLES = ("system", "user", "assistant")
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """Bad input data or a bad data spec.
 
     Row errors name the file (as given), the row, the key and what was expected, e.g.
