@@ -1,0 +1,93 @@
+"""The model a server holds, from conf/serve.yaml: a finished run's judge (genrm_exp.api.RewardModel),
+or a model as a zero-shot judge, after the safety checks (no pickled weights, no remote code unless
+configured).
+
+    rm = load(cfg)        # cfg: conf/serve.yaml as composed
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from genrm_exp.errors import ConfigError
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+PICKLED = ("*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt")
+
+
+def judge_overrides(cfg) -> dict:
+    """judge.order and judge.k where set (null keeps the run's or the judge file's)."""
+    return {k: cfg.judge[k] for k in ("order", "k") if cfg.judge[k] is not None}
+
+
+def check_weights(folder: Path, allow_pickle: bool) -> None:
+    """Refuse a local weights folder that holds pickled weights and no safetensors (unpickling runs code)."""
+    if allow_pickle or not folder.is_dir():
+        return
+    pickled = sorted(p.name for pattern in PICKLED for p in folder.rglob(pattern))
+    if pickled and not any(folder.rglob("*.safetensors")):
+        raise ConfigError(f"{folder} holds pickled weights only ({', '.join(pickled[:3])}): loading them can run "
+                          "code; convert them to safetensors, or serve with allow_pickle=true if you trust them")
+
+
+def check_remote_code(model_cfg, allowed: bool) -> None:
+    if bool(model_cfg.trust_remote_code) and not allowed:
+        raise ConfigError(f"model {model_cfg.name} asks for trust_remote_code: serve with trust_remote_code=true "
+                          "only if you trust its code")
+
+
+def load(cfg):
+    from genrm_exp.api import RewardModel
+
+    if cfg.run_dir is not None:
+        from genrm_exp import checkpoints
+
+        run_dir = Path(str(cfg.run_dir))
+        if not (run_dir / "config.yaml").is_file():
+            raise ConfigError(f"run_dir={run_dir}: no config.yaml (expected a run folder written by `python -m genrm_exp`)")
+        check_remote_code(OmegaConf.load(run_dir / "config.yaml").model, bool(cfg.trust_remote_code))
+        ckpt = checkpoints.latest(run_dir)
+        if ckpt is not None:
+            check_weights(ckpt, bool(cfg.allow_pickle))
+        return RewardModel.from_run(run_dir, device=cfg.device, **judge_overrides(cfg))
+    if cfg.model is None:
+        raise ConfigError("nothing to serve: give a run folder (python -m genrm_exp.serve RUN_DIR) or model=...")
+    return zero_shot(cfg)
+
+
+def zero_shot(cfg):
+    """conf/model/<model>.yaml, or a Hub id / local folder, as a zero-shot judge of judge.style."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import open_dict
+
+    from genrm_exp import checkpoints
+    from genrm_exp.api import RewardModel
+    from genrm_exp.judges.factory import for_model
+    from genrm_exp.modeling import load_tokenizer
+
+    style, name = str(cfg.judge.style), str(cfg.model)
+    if style not in ("direct", "cot"):
+        raise ConfigError(f"judge.style={style!r}: expected direct or cot")
+    known = (CONF / "model" / f"{name}.yaml").is_file()
+    overrides = [f"objective=zero_shot_{style}", "logger=none", f"paths.root={CONF.parent}"]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        run_cfg = compose(config_name="config", overrides=overrides + ([f"model={name}"] if known else []))
+    run_cfg = OmegaConf.create(OmegaConf.to_container(run_cfg, resolve=True))
+    with open_dict(run_cfg):
+        if not known:
+            run_cfg.model.update(name=name, source="hub", path=name, trust_remote_code=bool(cfg.trust_remote_code))
+            check_weights(Path(name), bool(cfg.allow_pickle))
+        run_cfg.judge.update(judge_overrides(cfg))
+    check_remote_code(run_cfg.model, bool(cfg.trust_remote_code))
+    tokenizer = load_tokenizer(run_cfg.model, cache=run_cfg.paths.cache)
+    model = checkpoints.base_model(run_cfg, tokenizer, head="causal_lm")
+    model = model.to(cfg.device or ("cuda" if _cuda() else "cpu")).eval()
+    return RewardModel(for_model(model, tokenizer, run_cfg), run_cfg, tokenizer, source=name)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -1,0 +1,127 @@
+"""The server's parts without a model: dynamic batching, OpenRLHF query splitting, the command line,
+the config and the loading checks (milliseconds each).
+
+    python -m pytest tests/test_serve_units.py -q
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import CONF
+
+from genrm_exp.errors import ConfigError
+from genrm_exp.serve.__main__ import hydra_argv
+from genrm_exp.serve.batching import Batcher, Overloaded
+from genrm_exp.serve.loading import check_remote_code, check_weights
+from genrm_exp.serve.queries import Template, references_of
+
+
+def _batcher(calls: list, **kw) -> Batcher:
+    def fn(items):
+        calls.append(list(items))
+        time.sleep(0.05)
+        return [f"r{x}" for x in items]
+
+    return Batcher(fn, executor=ThreadPoolExecutor(1), **{"batch_size": 4, "max_wait_s": 0.2, "queue_limit": 8, **kw})
+
+
+def test_concurrent_requests_share_a_call_and_get_their_own_answers():
+    calls: list = []
+
+    async def main():
+        b = _batcher(calls)
+        b.start()
+        out = await asyncio.gather(b.submit([1]), b.submit([2, 3]), b.submit([4]), b.submit([5]))
+        await b.stop()
+        return out, b.stats()
+
+    out, stats = asyncio.run(main())
+    assert out == [["r1"], ["r2", "r3"], ["r4"], ["r5"]]
+    assert calls == [[1, 2, 3, 4], [5]]  # full at 4 items; the fifth waited max_wait for company
+    assert stats["batch_sizes"] == {"1": 1, "4": 1} and stats["pending"] == 0
+
+
+def test_a_full_queue_refuses_at_once_and_a_cancelled_request_frees_its_place():
+    calls: list = []
+
+    async def main():
+        b = _batcher(calls, max_wait_s=5.0, batch_size=100)
+        b.start()
+        waiting = asyncio.ensure_future(b.submit(list(range(8))))
+        await asyncio.sleep(0.01)
+        with pytest.raises(Overloaded, match="limit 8"):
+            await b.submit([9])
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        pending = b.stats()["pending"]
+        await b.stop()
+        return pending, b.rejected
+
+    assert asyncio.run(main()) == (0, 1) and calls == []
+
+
+def test_a_failing_call_fails_its_requests_only():
+    def fn(items):
+        if "bad" in items:
+            raise ValueError("boom")
+        return items
+
+    async def main():
+        b = Batcher(fn, batch_size=1, max_wait_s=0, queue_limit=4, executor=ThreadPoolExecutor(1))
+        b.start()
+        bad, good = await asyncio.gather(b.submit(["bad"]), b.submit(["ok"]), return_exceptions=True)
+        await b.stop()
+        return bad, good
+
+    bad, good = asyncio.run(main())
+    assert isinstance(bad, ValueError) and good == ["ok"]
+
+
+def test_openrlhf_queries_split_into_prompt_and_response(tokenizer):
+    t = Template.of(tokenizer)
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "What is 2+2?"}], tokenize=False,
+                                           add_generation_prompt=True)
+    query = prompt + "It is 4.<|im_end|>"
+    assert t.split(query, prompt) == ("What is 2+2?", "It is 4.")
+    assert t.split(query, None) == ("What is 2+2?", "It is 4.")  # at the assistant opener
+    assert t.split("plain text", None) == ("", "plain text")
+    assert t.split("Q: hi A: yo", "Q: hi ") == ("Q: hi ", "A: yo")  # a prompt without the template stays as sent
+    two_turns = tokenizer.apply_chat_template([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+                                               {"role": "user", "content": "c"}], tokenize=False, add_generation_prompt=True)
+    assert t.split(two_turns + "d", two_turns) == (two_turns, "d")  # not one turn: kept whole
+    assert references_of(3, None, ["x", None, 3]) == ["x", None, None]
+    assert references_of(2, ["r", None], ["x", "y"]) == ["r", "y"]
+
+
+def test_a_run_folder_argument_becomes_a_quoted_override(tmp_path):
+    run = tmp_path / "seed=1,star.k=8 it's"
+    run.mkdir()
+    assert hydra_argv([str(run), "port=1"]) == [f"run_dir='{str(run.resolve())[:-4]}it\\'s'", "port=1"]
+    assert hydra_argv(["model=smollm2_135m_instruct"]) == ["model=smollm2_135m_instruct"]
+
+
+def test_serve_config_composes_with_loopback_defaults():
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="serve", overrides=["judge.k=4", "port=0"])
+    assert cfg.host == "127.0.0.1" and cfg.model == "smollm2_135m_instruct" and cfg.judge.k == 4
+    assert cfg.trust_remote_code is False and cfg.allow_pickle is False and cfg.token_env == "GENRM_SERVE_TOKEN"
+
+
+def test_pickled_weights_and_remote_code_are_refused_unless_allowed(tmp_path: Path):
+    (tmp_path / "pytorch_model.bin").write_bytes(b"")
+    with pytest.raises(ConfigError, match="pickled weights only"):
+        check_weights(tmp_path, allow_pickle=False)
+    check_weights(tmp_path, allow_pickle=True)
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    check_weights(tmp_path, allow_pickle=False)
+    from omegaconf import OmegaConf
+
+    with pytest.raises(ConfigError, match="trust_remote_code=true"):
+        check_remote_code(OmegaConf.create({"name": "m", "trust_remote_code": True}), allowed=False)
