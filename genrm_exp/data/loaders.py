@@ -14,9 +14,16 @@ absent, any other key is an error):
 - ``source``: source name stamped on pairs (default: ``formats.DEFAULT_SOURCES`` or the format);
 - ``subset``: subset stamped on pairs; a subset carried by the row itself (RewardBench) wins;
   default: the source name;
-- ``limit``: keep the first N valid pairs and stop reading;
-- ``columns``: format ``local`` only, canonical field -> column name (``prompt``, ``chosen``,
-  ``rejected`` required; ``id``, ``subset`` optional);
+- ``limit``: stop reading once N valid pairs are kept (the pairs of one row, a best-of-N item,
+  are kept together, so the last row may take the count past N);
+- ``columns``: formats ``local`` and ``labelled`` only, canonical field -> column name (``local``:
+  ``prompt``, ``chosen``, ``rejected``; ``labelled``: ``prompt``, ``a``, ``b``, ``label``; both:
+  optionally ``id``, ``subset``);
+- ``labels``: format ``labelled`` only (required), label value -> ``a``, ``b`` or ``tie``, or a list
+  of ``[value, target]`` pairs (Hydra's command line writes only names and numbers as keys:
+  ``labels:[['A>B',a],['B>A',b]]``);
+- ``ties``: format ``labelled`` only, ``drop`` (default: dropped, counted as ``tie``) or ``half``
+  (kept, scored 0.5: ``formats.is_tie``);
 - ``on_bad_row``: ``"error"`` (default) or ``"skip"``.
 
 Bad rows (missing key, wrong type, empty response, identical responses, malformed JSONL line,
@@ -26,7 +33,15 @@ what was expected, or with ``on_bad_row="skip"`` are dropped and counted by reas
 None. Documented policies (``pandalm_tie``) drop and count rows in both modes.
 
 Pair ids are ``"<subset>:<upstream id>"`` when the format has an id field, else
-``"<subset>:<row index>"`` (0-based, counting every row read).
+``"<subset>:<row index>"`` (0-based, counting every row read); a row of several pairs (best-of-N)
+adds ``/<cell>`` and is their group, ``"<subset>:<row id>"``.
+
+A labelled-pair file (any column names, any label values)::
+
+    pairs, report = load_pairs({"format": "labelled", "path": "votes.jsonl",
+                                "columns": {"prompt": "question", "a": "answer1", "b": "answer2",
+                                            "label": "winner"},
+                                "labels": {1: "a", 2: "b", 0: "tie"}})
 """
 
 from __future__ import annotations
@@ -35,11 +50,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from genrm_exp.data.fields import BadRow, DropRow, kind
-from genrm_exp.data.formats import DEFAULT_SOURCES, FORMATS, LOCAL_COLUMNS, Parsed
+from genrm_exp.data.formats import COLUMNS, DEFAULT_SOURCES, FORMATS, LABEL_TARGETS, TIE_POLICIES, TIE_SUFFIX, Parsed
 from genrm_exp.data.schema import DataError, LoadReport, Pair
 from genrm_exp.data.sources import describe, read_rows
 
-SPEC_KEYS = ("format", "path", "hub", "split", "hub_config", "source", "subset", "limit", "columns", "on_bad_row")
+SPEC_KEYS = ("format", "path", "hub", "split", "hub_config", "source", "subset", "limit", "columns", "labels", "ties",
+             "on_bad_row")
 BAD_ROW_MODES = ("error", "skip")
 
 
@@ -64,11 +80,17 @@ def load_pairs(spec: Mapping[str, Any], *, on_bad_row: str | None = None) -> tup
             if not isinstance(row, Mapping):
                 raise BadRow("wrong_type", f"row is {kind(row)} (expected an object)")
             parsed = parse(row, spec)
-            pair = _pair(parsed, index, source, spec.get("subset", source))
-            if pair.id in seen:
+            row_pairs = [_pair(p, index, source, spec.get("subset", source))
+                         for p in ([parsed] if isinstance(parsed, Parsed) else parsed)]
+            if not row_pairs:
+                raise BadRow("empty_item", "the row gives no pair (expected at least one chosen and one rejected)")
+            ids = [pair.id for pair in row_pairs]
+            again = next((i for n, i in enumerate(ids) if i in seen or i in ids[:n]), None)
+            if again is not None:
+                id_key = parsed.id_key if isinstance(parsed, Parsed) else parsed[0].id_key
                 raise BadRow(
                     "duplicate_id",
-                    f"key {parsed.id_key!r} gives id {pair.id!r} again (expected ids unique within the file)",
+                    f"key {id_key!r} gives id {again!r} again (expected ids unique within the file)",
                 )
         except DropRow as drop:
             report.skip(drop.reason)
@@ -78,8 +100,8 @@ def load_pairs(spec: Mapping[str, Any], *, on_bad_row: str | None = None) -> tup
                 raise DataError(f"{where}: {bad}") from None
             report.skip(bad.reason)
             continue
-        seen.add(pair.id)
-        pairs.append(pair)
+        seen.update(ids)
+        pairs.extend(row_pairs)
     report.kept = len(pairs)
     return pairs, report
 
@@ -92,7 +114,12 @@ def _pair(parsed: Parsed, index: int, source: str, subset: str) -> Pair:
         )
     subset = parsed.subset if parsed.subset is not None else subset
     key = parsed.id if parsed.id is not None else str(index)
-    group = f"{subset}:{parsed.group}" if parsed.group is not None else None
+    group = parsed.group
+    if parsed.part is not None:  # one cell of a best-of-N item: the row is the group
+        group = key if group is None else group
+        key = f"{key}/{parsed.part}"
+    group = f"{subset}:{group}" if group is not None else None
+    key = key + TIE_SUFFIX if parsed.tie else key
     return Pair(f"{subset}:{key}", parsed.prompt, parsed.chosen, parsed.rejected, source, subset, group)
 
 
@@ -109,19 +136,40 @@ def _check_spec(spec: dict[str, Any]) -> dict[str, Any]:
         if key in spec and (not isinstance(spec[key], str) or not spec[key]):
             raise DataError(f"data spec {key} is {spec[key]!r} (expected a non-empty string)")
     columns = spec.get("columns")
-    if (spec["format"] == "local") != (columns is not None):
+    if (spec["format"] in COLUMNS) != (columns is not None):
         raise DataError(
-            "data spec 'columns' is required by format 'local' and used by no other "
+            f"data spec 'columns' is required by formats {list(COLUMNS)} and used by no other "
             f"(format {spec['format']!r}, columns {columns!r})"
         )
     if columns is not None:
-        allowed = LOCAL_COLUMNS["required"] + LOCAL_COLUMNS["optional"]
-        missing = [k for k in LOCAL_COLUMNS["required"] if k not in columns]
-        extra = [k for k in columns if k not in allowed]
+        required, optional = COLUMNS[spec["format"]]
+        missing = [k for k in required if k not in columns]
+        extra = [k for k in columns if k not in required + optional]
         if missing or extra or not all(isinstance(v, str) and v for v in columns.values()):
             raise DataError(
                 f"data spec columns {dict(columns)!r}: expected column names (strings) for "
-                f"{list(LOCAL_COLUMNS['required'])} and optionally "
-                f"{list(LOCAL_COLUMNS['optional'])}"
+                f"{list(required)} and optionally {list(optional)}"
             )
+    _check_labels(spec)
     return spec
+
+
+def _check_labels(spec: dict[str, Any]) -> None:
+    labelled = spec["format"] == "labelled"
+    for key in ("labels", "ties"):
+        if key in spec and not labelled:
+            raise DataError(f"data spec {key!r} is used by format 'labelled' only (format {spec['format']!r})")
+    if not labelled:
+        return
+    labels = spec.get("labels")
+    if isinstance(labels, list) and all(isinstance(kv, list) and len(kv) == 2 for kv in labels):
+        labels = spec["labels"] = {k: v for k, v in labels}  # [[value, target], ...]: any value from the CLI
+    if not isinstance(labels, dict) or not labels or any(v not in LABEL_TARGETS for v in labels.values()):
+        raise DataError(
+            f"data spec labels is {labels!r} (expected a mapping from each label value to one of "
+            f"{list(LABEL_TARGETS)}, e.g. {{1: a, 2: b}}, or a list of [value, target] pairs)"
+        )
+    if len({str(k) for k in labels}) != len(labels):
+        raise DataError(f"data spec labels {labels!r}: two label values read the same as text")
+    if spec.get("ties", "drop") not in TIE_POLICIES:
+        raise DataError(f"data spec ties is {spec['ties']!r} (expected one of {list(TIE_POLICIES)})")

@@ -4,7 +4,8 @@
 line) for JSONL and ``"<path> index N"`` (0-based) for JSON lists, Parquet and Hub splits; ``row``
 is the decoded object, or a ``BadRow("malformed_json")`` for a JSONL line that is not JSON (the
 loader decides whether that stops the load). Whole-file problems (missing file, unknown suffix, a
-JSON file that is not a list) raise ``DataError`` at once. ``datasets`` and ``pyarrow`` are
+JSON file that is not a list) raise ``DataError`` at once. Text files are UTF-8, with or without a
+byte-order mark (as some Windows tools write it). ``datasets`` and ``pyarrow`` are
 imported only when a Hub split or a Parquet file is read.
 """
 
@@ -67,7 +68,7 @@ def _indexed(name: str, rows) -> Iterator[tuple[str, Any]]:
 
 def _jsonl_rows(path: Path, name: str) -> Iterator[tuple[str, Any]]:
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
+    with opener(path, "rt", encoding="utf-8-sig") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
@@ -83,7 +84,7 @@ def _jsonl_rows(path: Path, name: str) -> Iterator[tuple[str, Any]]:
 
 def _json_list(path: Path, name: str) -> list:
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             rows = json.load(f)
     except json.JSONDecodeError as e:
         raise DataError(

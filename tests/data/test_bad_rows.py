@@ -313,13 +313,15 @@ def file_errors(tmp_path):
         (
             {"format": "nope", "path": "x.json"},
             "data spec format is 'nope' (expected one of ['h4_ultrafeedback', "
-            "'hh_rlhf_transcripts', 'llmbar', 'local', 'pandalm', 'prompt_chosen_rejected', 'rewardbench', "
+            "'hh_rlhf_transcripts', 'judgebench', 'labelled', 'llmbar', 'local', 'pandalm', 'ppe_correctness', "
+            "'ppe_human', 'prompt_chosen_rejected', 'rewardbench', 'rewardbench2', 'rmbench', "
             "'sharegpt_dpo', 'stack_exchange', 'ultrafeedback_jsonl', 'ultrainteract'])",
         ),
         (
             {"format": "llmbar", "path": "x.json", "max_rows": 3},
             "data spec has unknown keys ['max_rows'] (expected some of "
-            "['format', 'path', 'hub', 'split', 'hub_config', 'source', 'subset', 'limit', 'columns', 'on_bad_row'])",
+            "['format', 'path', 'hub', 'split', 'hub_config', 'source', 'subset', 'limit', 'columns', 'labels', "
+            "'ties', 'on_bad_row'])",
         ),
         (
             {"format": "llmbar", "path": "x.json", "hub": "a/b"},
@@ -345,7 +347,7 @@ def file_errors(tmp_path):
         ({"format": "llmbar", "path": "x.json", "source": ""}, "data spec source is '' (expected a non-empty string)"),
         (
             {"format": "llmbar", "path": "x.json", "columns": {"prompt": "q"}},
-            "data spec 'columns' is required by format 'local' and used by no other "
+            "data spec 'columns' is required by formats ['local', 'labelled'] and used by no other "
             "(format 'llmbar', columns {'prompt': 'q'})",
         ),
         (
