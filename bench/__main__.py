@@ -3,6 +3,7 @@
     python -m bench                       # CPU, small random model (minutes on 2 cores)
     python -m bench --device cuda         # GPU, Llama-3.2-1B shape, bf16 (under 6 minutes on one H100/H200)
     python -m bench --only training       # one section: training, sampling or scoring
+    python -m bench --only serving        # the HTTP server's load test (bench/serving.py; not in the default run)
 
 Prints a table of ratios (ours / stock) and writes JSON (--out, default bench/results-<device>.json).
 """
@@ -33,7 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--shape", default=None, help="model shape (default: llama-1b on cuda, small on cpu)")
     ap.add_argument("--sampling-model", default=None,
                     help="smollm2 (the embedded model, real weights: the default on cpu) or a random shape (default on cuda)")
-    ap.add_argument("--only", choices=("training", "sampling", "scoring"), action="append")
+    ap.add_argument("--only", choices=("training", "sampling", "scoring", "serving"), action="append")
     ap.add_argument("--steps", type=int, default=None, help="measured training steps (after warm-up)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -71,6 +72,11 @@ def main(argv=None) -> int:
     if "scoring" in sections:
         result["scoring"] = sampling_bench.scoring(shape, tok, texts[: (64 if cuda else 16)], device=args.device, batch=8)
         print(json.dumps(result["scoring"]))
+    if "serving" in sections:
+        from bench import serving as serving_bench
+
+        result["serving"] = serving_bench.run(clients=8, requests=4)
+        print(json.dumps(result["serving"]))
     print(table(result))
     out = args.out or Path(os.environ.get("OUT", Path(__file__).parent)) / f"results-{args.device}.json"
     out.write_text(json.dumps(result, indent=2))
@@ -101,6 +107,10 @@ def table(result: dict) -> str:
         bt, g = result["scoring"]
         lines.append(f"| scoring | pairs/s: BT forward vs GenRM direct | {bt['pairs_per_s']:.1f} | {g['pairs_per_s']:.1f} "
                      f"| cost ratio {bt['pairs_per_s'] / g['pairs_per_s']:.2f}x of BT |")
+    if result.get("serving"):
+        from bench import serving as serving_bench
+
+        lines += ["", serving_bench.table(result["serving"])]
     return "\n".join(lines)
 
 

@@ -28,11 +28,11 @@ def copy_bandwidth(device: str) -> float:
 
 def judge_prompts(tokenizer, texts: list[dict]) -> list[str]:
 
-    from genrm_exp.prompts import judge_messages, render_judge
+    from genrm_exp.prompts import render_pair
 
     judge = judge_config("cot")
-    return [render_judge(tokenizer, judge_messages(judge, [{"role": "user", "content": t["prompt"]}], t["chosen"], t["rejected"]),
-                         open_verdict=False) for t in texts]
+    return [render_pair(tokenizer, judge, [{"role": "user", "content": t["prompt"]}], t["chosen"], t["rejected"], "AB",
+                        open_verdict=False) for t in texts]
 
 
 def judge_config(name: str):
@@ -123,21 +123,21 @@ def scoring(shape: str, tokenizer, texts: list[dict], *, device: str, batch: int
     only) against a BT reward model (RewardJudge: (prompt, chosen) and (prompt, rejected)), per pair."""
     from omegaconf import open_dict
 
-    from genrm_exp.judging import DirectJudge
-    from genrm_exp.prompts import judge_messages, render_judge
-    from genrm_exp.reward_scoring import RewardJudge, chat_ids
+    from genrm_exp.judges.direct import DirectJudge
+    from genrm_exp.judges.reward import RewardJudge
+    from genrm_exp.prompts import render_pair
 
     judge_cfg = judge_config("direct")
     with open_dict(judge_cfg):
         judge_cfg.batch_size = batch
     msgs = [[{"role": "user", "content": t["prompt"]}] for t in texts]
-    judge_texts = [render_judge(tokenizer, judge_messages(judge_cfg, m, t["chosen"], t["rejected"]), open_verdict=True)
+    judge_texts = [render_pair(tokenizer, judge_cfg, m, t["chosen"], t["rejected"], "AB", open_verdict=True)
                    for m, t in zip(msgs, texts)]
     direct = DirectJudge(build_model(shape, tokenizer, head="causal_lm", device=device), tokenizer, judge_cfg, seed=0)
-    bt = RewardJudge(build_model(shape, tokenizer, head="reward", device=device), tokenizer, batch_size=2 * batch, max_length=4096)
+    bt = RewardJudge(build_model(shape, tokenizer, head="reward", device=device), tokenizer, batch_size=2 * batch)
     rows = []
     def bt_pass():  # tokenization counts on both sides, as in the product's evaluation
-        return bt.rewards(chat_ids(tokenizer, [(m, r) for m, t in zip(msgs, texts) for r in (t["chosen"], t["rejected"])], 4096))
+        return bt.rewards_for([(m, r) for m, t in zip(msgs, texts) for r in (t["chosen"], t["rejected"])])
 
     for name, fn in (("BT forward (2 seqs/pair)", bt_pass),
                      ("GenRM direct (1 seq/pair)", lambda: direct.verdict_probs(judge_texts))):

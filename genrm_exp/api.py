@@ -1,43 +1,43 @@
-"""A trained GenRM (or any chat LM) as a pairwise preference model from Python, e.g. as the reward in
-RLHF code.
+"""A trained reward model or judge from Python, e.g. as the reward in RLHF code: a thin face over
+genrm_exp/judges (the same judges, prompts, orders and checkpoint loader as offline evaluation, so a
+pair gets the same probability here as in predictions/<set>.jsonl under the same order rule).
 
-    from genrm_exp.api import GenRM
-    rm = GenRM.from_run("outputs/runs/genrm/<run>")          # a run of objective=genrm (or zero_shot)
-    rm.preference("What is 2+2?", "4", "5")                  # P(first response is better), e.g. 0.93
-    rm.preferences(prompts, responses_a, responses_b)        # batched
-    reward = rm.reward_fn()                                  # TRL reward function: P(completion beats reference)
-    rm.judge(prompts, [[a, b], ...])                         # TRL pairwise-judge protocol: index of the better one
+    from genrm_exp.api import RewardModel
+    rm = RewardModel.from_run("outputs/runs/genrm/<run>")   # any finished run: bt, pair_rm, genrm, zero_shot_*, star_*
+    rm.preference("What is 2+2?", "4", "5")                 # P(first response is better), e.g. 0.93
+    rm.judge_pairs(prompts, responses_a, responses_b)       # [{p_a, verdict, votes, invalid}, ...]
+    rm.rewards(prompts, responses)                          # a scalar reward model (rm.kind == "reward")
+    reward = rm.reward_fn()                                 # TRL reward function: P(completion beats reference)
+    rm.judge(prompts, [[a, b], ...])                        # TRL pairwise-judge protocol: index of the better one
 
-    rm = GenRM.from_pretrained("meta-llama/Llama-3.1-8B-Instruct", judge="cot")  # a zero-shot judge
+    rm = RewardModel.from_pretrained("meta-llama/Llama-3.1-8B-Instruct", judge="cot")  # a zero-shot judge
 
 Prompts are a string (one user turn) or a list of chat messages; responses are strings or TRL's
-conversational completions ([{"role": "assistant", "content": ...}]). By default each comparison is
-judged in both orders and averaged, so the probability has no position bias (`order="fixed"` halves
-the cost). Direct judges give P(A) / (P(A) + P(B)) of the verdict token; CoT judges the vote share of
-judge.k sampled rationales.
+conversational completions ([{"role": "assistant", "content": ...}]). `order` is the run's
+`judge.order` unless given (`both` judges each comparison in both orders and averages them, so the
+probability has no position bias; `fixed` halves the cost; `random` draws an order per pair from
+(seed, pair id) as evaluation does). A PairRM classifier always reads both orders.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-from omegaconf import OmegaConf
-
-from genrm_exp.generation import Generator, SamplingParams
-from genrm_exp.judging import DirectJudge
-from genrm_exp.prompts import judge_messages, render_judge
-from genrm_exp.verdicts import majority_vote, parse_verdict, to_original_order
+from genrm_exp.data.schema import Message, Pair
+from genrm_exp.errors import ConfigError
+from genrm_exp.verdicts import INVALID, TIE, A, B
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-API_ORDERS = ("both", "fixed")
 
 
-def _messages(prompt: str | Sequence[dict]) -> list[dict]:
-    return [{"role": "user", "content": prompt}] if isinstance(prompt, str) else [dict(m) for m in prompt]
+def _messages(prompt: str | Sequence[dict]) -> tuple[Message, ...]:
+    if isinstance(prompt, str):
+        return (Message("user", prompt),)
+    return tuple(Message(m["role"], m["content"]) for m in prompt)
 
 
 def _text(response: str | Sequence[dict]) -> str:
@@ -47,124 +47,132 @@ def _text(response: str | Sequence[dict]) -> str:
     return "".join(m["content"] for m in response if m["role"] == "assistant")
 
 
-def _device(device: str | None) -> torch.device:
-    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+def pairs_for(prompts: Sequence, responses_a: Sequence, responses_b: Sequence) -> list[Pair]:
+    """The comparisons as pairs (a = the first response). A pair's id hashes its texts, so an order
+    drawn by `judge.order=random` depends on the comparison, not on its place in a batch."""
+    out = []
+    for prompt, a, b in zip(prompts, responses_a, responses_b, strict=True):
+        messages, a, b = _messages(prompt), _text(a), _text(b)
+        key = hashlib.sha256(repr(([m.to_dict() for m in messages], a, b)).encode()).hexdigest()[:16]
+        out.append(Pair(f"api:{key}", messages, a, b, "api", "api"))
+    return out
 
 
-class GenRM:
-    """A pairwise judge around a causal LM: `preference(prompt, a, b)` = P(a is better than b)."""
+def _verdict_of(record: dict) -> str:
+    v = record.get("verdict")
+    return v if v in (A, B, TIE, INVALID) else (A if record["p_chosen"] > 0.5 else B if record["p_chosen"] < 0.5 else TIE)
 
-    def __init__(self, model, tokenizer, judge_cfg, *, order: str = "both", seed: int = 0):
-        if order not in API_ORDERS:
-            raise ValueError(f"order={order!r}: expected one of {list(API_ORDERS)}")
-        self.model, self.tokenizer, self.judge_cfg, self.order, self.seed = model, tokenizer, judge_cfg, order, seed
-        self._direct = DirectJudge(model, tokenizer, judge_cfg, seed=seed)
-        self._generator = Generator.from_judge(model, tokenizer, judge_cfg)
+
+class RewardModel:
+    """A judge of genrm_exp/judges behind a small API; `kind` is "reward" (a scalar head) or "pairwise"."""
+
+    def __init__(self, judge, cfg, tokenizer, *, run_dir: Path | None = None, source: str | None = None):
+        self._judge, self.cfg, self.tokenizer, self.run_dir, self.source = judge, cfg, tokenizer, run_dir, source
+        self.kind = "reward" if str(cfg.objective.scorer) == "reward" else "pairwise"
 
     @classmethod
     def from_run(cls, run_dir: str | os.PathLike, *, checkpoint: str | os.PathLike | None = None,
-                 device: str | None = None, **kwargs: Any) -> GenRM:
-        """The judge of a run folder: its resolved config.yaml (model, judge prompt) and the weights in
-        `checkpoint` (default <run_dir>/checkpoint; a LoRA adapter or a full model). A run without a
-        checkpoint (objective=zero_shot) gives the base model."""
-        from genrm_exp.modeling import load_model, load_tokenizer
+                 order: str | None = None, device: str | None = None, **judge: Any) -> RewardModel:
+        """The judge a finished run ends with (judges.factory.for_run), `order` and any other
+        `judge.*` values (k, batch_size, ...) overriding the run's."""
+        from genrm_exp.judges.factory import for_run
 
-        run_dir = Path(run_dir)
-        config = run_dir / "config.yaml"
-        if not config.is_file():
-            raise FileNotFoundError(f"{config} not found: expected a run folder written by `python -m genrm_exp`")
-        cfg = OmegaConf.load(config)
-        if cfg.judge.style == "direct" and cfg.objective.name not in ("genrm", "zero_shot"):
-            raise ValueError(f"{run_dir}: objective={cfg.objective.name} did not train a generative judge")
-        ckpt = Path(checkpoint) if checkpoint else run_dir / "checkpoint"
-        tokenizer = load_tokenizer(cfg.model, cache=cfg.paths.cache)
-        if (ckpt / "adapter_config.json").is_file():
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(load_model(cfg.model, tokenizer, head="causal_lm", cache=cfg.paths.cache), str(ckpt))
-        elif (ckpt / "config.json").is_file():
-            from transformers import AutoModelForCausalLM
-
-            model = AutoModelForCausalLM.from_pretrained(str(ckpt), dtype=getattr(torch, str(cfg.model.dtype)))
-        elif checkpoint is None and cfg.objective.name == "zero_shot":
-            model = load_model(cfg.model, tokenizer, head="causal_lm", cache=cfg.paths.cache)
-        else:
-            raise FileNotFoundError(f"{ckpt}: no adapter_config.json or config.json (expected a saved checkpoint)")
-        from genrm_exp.objectives.zero_shot import judge_dtype
-
-        device = _device(device)
-        model = model.to(device=device, dtype=judge_dtype(cfg.judge, cfg.model, device))
-        return cls(model, tokenizer, cfg.judge, seed=int(cfg.seed), **kwargs)
+        settings = {**judge, **({"order": order} if order is not None else {})}
+        judge_obj, cfg, tokenizer = for_run(run_dir, checkpoint=checkpoint, overrides={"judge": settings} if settings else None,
+                                            device=device)
+        return cls(judge_obj, cfg, tokenizer, run_dir=Path(run_dir))
 
     @classmethod
-    def from_pretrained(cls, path: str, *, judge: str | dict = "direct", adapter: str | None = None,
-                        dtype: str = "bfloat16", device: str | None = None, **kwargs: Any) -> GenRM:
-        """Any chat model (Hub id or folder) as a judge, with conf/judge/<judge>.yaml or a judge dict."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+    def from_pretrained(cls, path: str, *, judge: str = "direct", order: str = "both", dtype: str = "bfloat16",
+                        device: str | None = None, seed: int = 0, **judge_values: Any) -> RewardModel:
+        """Any chat model (a Hub id or a local folder) as a zero-shot judge with conf/judge/<judge>.yaml."""
+        from hydra import compose, initialize_config_dir
+        from omegaconf import OmegaConf, open_dict
 
-        if isinstance(judge, str):
-            judge_cfg = OmegaConf.load(CONF / "judge" / "direct.yaml")
-            if judge != "direct":
-                extra = OmegaConf.load(CONF / "judge" / f"{judge}.yaml")
-                extra.pop("defaults", None)
-                judge_cfg = OmegaConf.merge(judge_cfg, extra)
-        else:
-            judge_cfg = OmegaConf.create(judge)
-        tokenizer = AutoTokenizer.from_pretrained(adapter or path)
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token  # only padding positions read it (left padding, masked)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
-        if adapter:
-            from peft import PeftModel
+        from genrm_exp.judges.factory import for_model
+        from genrm_exp.modeling import load_model, load_tokenizer
 
-            model = PeftModel.from_pretrained(model, adapter)
-        return cls(model.to(_device(device)), tokenizer, judge_cfg, **kwargs)
+        if judge not in ("direct", "cot"):
+            raise ConfigError(f"judge={judge!r}: expected direct or cot")
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=[f"objective=zero_shot_{judge}", "logger=none", f"seed={seed}",
+                                                           f"paths.root={CONF.parent}"])
+        cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+        with open_dict(cfg):
+            cfg.model.update(name=path, source="hub", path=path, dtype=dtype)
+            cfg.judge.order = order
+            cfg.judge.update(judge_values)
+        tokenizer = load_tokenizer(cfg.model, cache=cfg.paths.cache)
+        model = load_model(cfg.model, tokenizer, head="causal_lm", cache=cfg.paths.cache)
+        if device is not None or _cuda():
+            model = model.to(device or "cuda")
+        return cls(for_model(model.eval(), tokenizer, cfg), cfg, tokenizer, source=path)
 
-    def _rendered(self, prompts, responses_a, responses_b, *, open_verdict: bool) -> tuple[list[str], list[bool]]:
-        swaps = [False, True] if self.order == "both" else [False]
-        texts = []
-        for prompt, a, b in zip(prompts, responses_a, responses_b, strict=True):
-            a, b = _text(a), _text(b)
-            for swapped in swaps:
-                shown = (b, a) if swapped else (a, b)
-                texts.append(render_judge(self.tokenizer, judge_messages(self.judge_cfg, _messages(prompt), *shown), open_verdict=open_verdict))
-        return texts, swaps
+    @property
+    def batch_size(self) -> int:
+        return int(self.cfg.eval.batch_size if self.kind == "reward" else self.cfg.judge.batch_size)
+
+    def info(self) -> dict:
+        judge = self.cfg.judge
+        return {"kind": self.kind, "objective": str(self.cfg.objective.name), "model": str(self.cfg.model.name),
+                "run_dir": str(self.run_dir) if self.run_dir else None, "source": self.source,
+                "judge": {"style": str(judge.style), "order": str(judge.order), "k": int(judge.k),
+                          "temperature": float(judge.temperature), "close_verdict": judge.close_verdict}}
+
+    def judge_pairs(self, prompts: Sequence, responses_a: Sequence, responses_b: Sequence) -> list[dict]:
+        """Per comparison: p_a (P(a is better)), verdict (A, B, tie or invalid), votes (CoT judges'
+        counts, else None) and invalid (unparsable chains)."""
+        pairs = pairs_for(prompts, responses_a, responses_b)
+        records = self._judge.predict(pairs, "api") if pairs else []
+        out = []
+        for r in records:
+            votes = r.get("votes")
+            out.append({"p_a": float(r["p_chosen"]), "verdict": _verdict_of(r),
+                        "votes": {A: votes["counts_a"], B: votes["counts_b"], INVALID: votes["invalid"]} if votes else None,
+                        "invalid": int(r.get("invalid", 0))})
+        return out
 
     def preferences(self, prompts: Sequence, responses_a: Sequence, responses_b: Sequence) -> list[float]:
         """P(response a is better than response b) for each triple."""
-        if self.judge_cfg["style"] == "direct":
-            texts, swaps = self._rendered(prompts, responses_a, responses_b, open_verdict=True)
-            probs = [p for p, _ in self._direct.verdict_probs(texts, desc="preference")]
-            n = len(swaps)
-            return [sum(1.0 - p if s else p for s, p in zip(swaps, probs[i : i + n])) / n for i in range(0, len(probs), n)]
-        texts, swaps = self._rendered(prompts, responses_a, responses_b, open_verdict=False)
-        samples = self._generator.sample(texts, SamplingParams.from_judge(self.judge_cfg, seed=self.seed), desc="preference")
-        n = len(swaps)
-        out = []
-        for i in range(0, len(samples), n):
-            verdicts = [to_original_order(parse_verdict(t), s) for s, texts_k in zip(swaps, samples[i : i + n]) for t in texts_k]
-            out.append(majority_vote(verdicts).prob_a)
-        return out
+        return [r["p_a"] for r in self.judge_pairs(prompts, responses_a, responses_b)]
 
     def preference(self, prompt, response_a, response_b) -> float:
-        """P(response_a is better than response_b)."""
         return self.preferences([prompt], [response_a], [response_b])[0]
+
+    def rewards(self, prompts: Sequence, responses: Sequence) -> list[float]:
+        """The scalar reward of each (prompt, response): a scalar reward model only."""
+        if self.kind != "reward":
+            raise ConfigError(f"{self.cfg.objective.name} is a pairwise judge: it has no reward of a lone response; "
+                              "compare against a reference (preferences, reward_fn)")
+        return self._judge.rewards_for([([m.to_dict() for m in _messages(p)], _text(r)) for p, r in zip(prompts, responses, strict=True)])
 
     def judge(self, prompts: Sequence, completions: Sequence[Sequence], shuffle_order: bool = True) -> list[int]:
         """TRL's pairwise-judge protocol (BasePairwiseJudge.judge): for each prompt and its two
-        completions, the index of the better one. Orders are already controlled by `order`, so
-        `shuffle_order` is accepted for compatibility and has no further effect."""
+        completions, the index of the better one. Orders follow `judge.order`, so `shuffle_order`
+        is accepted for compatibility and has no further effect."""
         probs = self.preferences(prompts, [c[0] for c in completions], [c[1] for c in completions])
         return [0 if p >= 0.5 else 1 for p in probs]
 
     def reward_fn(self, reference_key: str = "reference") -> Callable[..., list[float]]:
-        """A TRL-style reward function `f(prompts, completions, **columns) -> list[float]`: the
-        probability that each completion beats the dataset's reference response in `reference_key`."""
+        """A TRL-style reward function `f(prompts, completions, **columns) -> list[float]`: a scalar
+        model's reward, or for a pairwise judge the probability that each completion beats the
+        dataset's reference response in `reference_key`."""
 
         def reward(prompts, completions, **columns) -> list[float]:
+            if self.kind == "reward":
+                return self.rewards(prompts, completions)
             if reference_key not in columns:
                 raise KeyError(f"reward_fn needs a {reference_key!r} column with reference responses; got {sorted(columns)}")
             return self.preferences(prompts, completions, columns[reference_key])
 
         reward.__name__ = "genrm_preference"
         return reward
+
+
+GenRM = RewardModel  # the earlier name
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

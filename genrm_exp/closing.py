@@ -43,7 +43,7 @@ def letter(p_a: float, temperature: float, u: float) -> str:
 def close_verdicts(scorer, prompts: Sequence[str], texts: Sequence[list[str]], *, close: str, temperature: float,
                    seed: int, setting: str = "star.close_verdict") -> tuple[list[list[str]], list[list[bool]]]:
     """(texts with every verdict-less chain closed, which ones were closed). `scorer` has
-    `verdict_probs(rendered_open_texts) -> [(P(A) / (P(A) + P(B)), mass)]` (judging.DirectJudge);
+    `verdict_probs(rendered_open_texts) -> [(P(A) / (P(A) + P(B)), mass)]` (judges.direct.DirectJudge);
     `setting` names the config key in errors."""
     if not close.endswith(VERDICT_OPEN):
         raise ValueError(f"{setting}={close!r}: must end with {VERDICT_OPEN!r}")

@@ -1,23 +1,16 @@
 """What one run hands its objective: the resolved config, its folder, the tokenizer and the data.
 
 An objective is a function `build(ctx: RunContext) -> Judge` (see genrm_exp/objectives); a judge
-says, for each pair, how likely the chosen response is preferred.
+(genrm_exp/judges/protocol.py) says, for each pair, how likely the chosen response is preferred.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from genrm_exp.data.schema import Pair
-
-
-class Judge(Protocol):
-    def predict(self, pairs: Sequence[Pair], set_name: str) -> list[dict]:
-        """One record per pair, in order, with at least `id`, `score` (1 right, 0 wrong, 0.5 tie or
-        invalid) and `p_chosen` (the probability that the chosen response is preferred, or None)."""
 
 
 @dataclass

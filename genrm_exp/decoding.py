@@ -9,8 +9,9 @@ What it does per batch of left-padded prompts:
 - each step is one forward of one token per row plus sampling on device; with `compile=True` the
   forward is wrapped in torch.compile(mode="reduce-overhead") (CUDA graphs; opt-in, see Decoder); a
   compile failure is logged, the batch rerun eagerly, and `Decoder.mode` says so;
-- EOS is tracked on device; the host looks at the tokens every `check_every` steps only (the
-  verdict stop strings, and whether every row is done), then cuts each row where it first stopped.
+- EOS is tracked on device; the host looks at the tokens every `check_every` steps only (the stop
+  rule, e.g. a verdict that closes the answer, and whether every row is done), then cuts each row
+  where it first stopped.
 
 Sampling draws one uniform per (sample, step) from a counter-based hash of (sample seed, step) and
 inverts the CDF of the warped distribution in token-id order: a draw depends on the seed, the prompt
@@ -23,11 +24,14 @@ Test: python -m pytest tests/test_decoding.py -q
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
 log = logging.getLogger(__name__)
+# A monotone predicate on a row's decoded new text: generation stops once it holds
+# (verdicts.closes_answer for chains of thought).
+StopFn = Callable[[str], bool]
 _M32 = 0xFFFFFFFF
 
 
@@ -79,15 +83,15 @@ def next_tokens(logits: torch.Tensor, seeds: torch.Tensor, step, temperature: fl
     return choose(warp(logits.float(), temperature, top_p), uniforms(seeds, step))
 
 
-def first_stop(tokenizer, tokens: Sequence[int], stops: Sequence[str]) -> int | None:
-    """Number of tokens up to and including the first one that completes a stop string, or None."""
+def first_stop(tokenizer, tokens: Sequence[int], stop: StopFn | None) -> int | None:
+    """Number of tokens up to and including the first one after which `stop(decoded text)` holds, or
+    None. `stop` must be monotone (once true for a prefix, true for every longer one)."""
     def hit(n: int) -> bool:
-        text = tokenizer.decode(tokens[:n])
-        return any(s in text for s in stops)
+        return stop(tokenizer.decode(tokens[:n]))
 
-    if not stops or not tokens or not hit(len(tokens)):
+    if stop is None or not tokens or not hit(len(tokens)):
         return None
-    lo, hi = 1, len(tokens)  # the smallest n with hit(n): containment only grows with n
+    lo, hi = 1, len(tokens)  # the smallest n with hit(n)
     while lo < hi:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if hit(mid) else (mid + 1, hi)
@@ -141,21 +145,21 @@ class Decoder:
 
     @torch.inference_mode()
     def run(self, ids: torch.Tensor, mask: torch.Tensor, *, k: int, params, seeds: Sequence[int],
-            stops: Sequence[str] = (), cache_len: int | None = None, forced: torch.Tensor | None = None,
+            stop: StopFn | None = None, cache_len: int | None = None, forced: torch.Tensor | None = None,
             ) -> tuple[list[list[int]], list[list[float]]]:
-        """New tokens of each of the len(ids) * k rows (grouped by prompt) cut after EOS or a stop
-        string, and each token's log-probability under the model (before temperature / top-p).
+        """New tokens of each of the len(ids) * k rows (grouped by prompt) cut after EOS or where
+        `stop` first holds, and each token's log-probability under the model (before temperature / top-p).
         `forced` (rows x steps) feeds given tokens instead of sampling: scoring a fixed continuation."""
         if self.compile:
             try:
-                return self._run(ids, mask, k, params, seeds, stops, cache_len, forced, compiled=True)
+                return self._run(ids, mask, k, params, seeds, stop, cache_len, forced, compiled=True)
             except Exception as err:  # noqa: BLE001 - one try on a machine we cannot test on: fall back, say why
                 log.warning("compiled decoding failed (%s: %s); decoding eagerly", type(err).__name__, str(err)[:300])
                 self.compile, self.mode = False, f"static eager (compile failed: {type(err).__name__})"
                 self._cache, self._cache_key, self._forward_fn = None, None, None
-        return self._run(ids, mask, k, params, seeds, stops, cache_len, forced, compiled=False)
+        return self._run(ids, mask, k, params, seeds, stop, cache_len, forced, compiled=False)
 
-    def _run(self, ids, mask, k, params, seeds, stops, cache_len, forced, *, compiled: bool):
+    def _run(self, ids, mask, k, params, seeds, stop, cache_len, forced, *, compiled: bool):
         dev, pad = self.device, self.tokenizer.pad_token_id
         ids, mask = ids.to(dev), mask.to(dev)
         rows, width, new = ids.shape[0] * k, ids.shape[1], params.max_new_tokens
@@ -201,7 +205,7 @@ class Decoder:
             done |= torch.isin(tok, eos)
             last = t == new - 1
             if last or (t + 1) % self.check_every == 0:  # the only host synchronisation
-                stopped |= self._verdict_stops(tokens[:, : t + 1], done, stops)
+                stopped |= self._stopped(tokens[:, : t + 1], done, stop)
                 if stopped:
                     done[list(stopped)] = True
                 if last or bool(done.all()):
@@ -212,21 +216,21 @@ class Decoder:
             nxt, logp = self._step(forward, cache, tok, pos, mask_now, seed_t, step, params.temperature, params.top_p)
             tok = nxt.clone() if forced is None else forced[:, t + 1]
             logp = logp.clone()
-        return self._cut(tokens.cpu(), logps.cpu(), stops)
+        return self._cut(tokens.cpu(), logps.cpu(), stop)
 
-    def _verdict_stops(self, tokens: torch.Tensor, done: torch.Tensor, stops) -> set[int]:
-        if not stops:
+    def _stopped(self, tokens: torch.Tensor, done: torch.Tensor, stop: StopFn | None) -> set[int]:
+        if stop is None:
             return set()
         live = (~done).nonzero()[:, 0].tolist()
         rows = tokens[live].cpu().tolist()
-        return {r for r, toks in zip(live, rows, strict=True) if any(s in self.tokenizer.decode(toks) for s in stops)}
+        return {r for r, toks in zip(live, rows, strict=True) if stop(self.tokenizer.decode(toks))}
 
-    def _cut(self, tokens: torch.Tensor, logps: torch.Tensor, stops) -> tuple[list[list[int]], list[list[float]]]:
+    def _cut(self, tokens: torch.Tensor, logps: torch.Tensor, stop: StopFn | None) -> tuple[list[list[int]], list[list[float]]]:
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         out_t, out_l = [], []
         for row, lp in zip(tokens.tolist(), logps.tolist(), strict=True):
             n = row.index(eos) + 1 if eos in row else len(row)
-            cut = first_stop(self.tokenizer, row[:n], stops)
+            cut = first_stop(self.tokenizer, row[:n], stop)
             n = cut if cut is not None else n
             while n and row[n - 1] == pad and pad != eos:  # rows done before the end
                 n -= 1

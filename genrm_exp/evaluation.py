@@ -1,42 +1,46 @@
 """Evaluate a judge on every evaluation set and write what it said.
 
 Writes <run_dir>/predictions/<set>.jsonl (one line per pair) and returns metrics per set:
-{"accuracy", "ci95", "n"} plus extras (mean p_chosen calibration error, judge-specific counts).
-A `rewardbench` entry is added when RewardBench subsets were evaluated, marked partial when
-sections are missing. Under several ranks the pairs are sharded over them and gathered back.
+{"accuracy", "ci95", "n", "fingerprint", "baseline_longer", "baseline_shorter"} plus extras (ECE,
+judge-specific counts). `fingerprint` hashes the pairs as scored (genrm_exp/data/fingerprint.py), so
+cells of a grid can be checked to have scored the same inputs; the baselines are the accuracy of
+picking the longer (shorter) response, in characters. Benchmark scores go under `_benchmarks`
+(`_benchmarks.rewardbench`: RewardBench's section scores when its subsets were evaluated, marked
+partial when sections are missing), never beside the sets, so a set may be named after a benchmark.
+Under several ranks the pairs are sharded over them and gathered back.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from genrm_exp import distributed, metrics, rewardbench
+from genrm_exp.atomic import write_json_atomic, write_jsonl_atomic
+from genrm_exp.data.fingerprint import fingerprint
 from genrm_exp.data.schema import Pair
+from genrm_exp.errors import ConfigError
+
+BENCHMARKS_KEY = "_benchmarks"
+__all__ = ["BENCHMARKS_KEY", "evaluate", "set_entries", "set_metrics", "write_json_atomic", "write_jsonl_atomic"]
 
 
-def write_jsonl_atomic(path: Path, rows: Sequence[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+def set_entries(results: Mapping) -> Iterator[tuple[str, dict]]:
+    """(set name, metrics) of every evaluation set in a metrics.json dict (keys starting with "_"
+    hold the run's record and benchmark scores)."""
+    for name, entry in results.items():
+        if not name.startswith("_") and isinstance(entry, dict):
+            yield name, entry
 
 
-def write_json_atomic(path: Path, value) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def set_metrics(records: Sequence[dict], *, bootstrap_samples: int, seed: int) -> dict:
-    """Accuracy with a bootstrap interval, plus extras the records allow."""
+def set_metrics(records: Sequence[dict], *, bootstrap_samples: int, seed: int, pairs: Sequence[Pair] | None = None) -> dict:
+    """Accuracy with a bootstrap interval, plus extras the records allow; with `pairs` (the set as
+    scored) also its fingerprint and the length baselines."""
     scores = [r["score"] for r in records]
     out = metrics.summarize(scores, seed=seed, n_boot=bootstrap_samples)
+    if pairs is not None:
+        base = metrics.length_baseline([len(p.chosen) for p in pairs], [len(p.rejected) for p in pairs])
+        out.update(fingerprint=fingerprint(pairs), baseline_longer=base["longer"], baseline_shorter=base["shorter"])
     probs = [r["p_chosen"] for r in records if r.get("p_chosen") is not None]
     if probs:
         out["ece"] = metrics.expected_calibration_error(probs)
@@ -47,7 +51,7 @@ def set_metrics(records: Sequence[dict], *, bootstrap_samples: int, seed: int) -
 
 
 def judge_metrics(records: Sequence[dict]) -> dict:
-    """Extras of generative and pairwise judges (genrm_exp.judging records): the invalid-verdict
+    """Extras of generative and pairwise judges (genrm_exp/judges/records.py): the invalid-verdict
     rate, the A-rate (share of valid verdicts naming the response shown first), position
     consistency (pairs judged in both orders), the share of chains whose verdict was appended
     (judge.close_verdict), maj@1 next to the maj@k accuracy, mean verdict mass."""
@@ -79,13 +83,15 @@ def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, b
     results: dict[str, dict] = {}
     subset_acc: dict[str, float] = {}
     for name, pairs in eval_sets.items():
+        if name.startswith("_"):
+            raise ConfigError(f"eval.sets.{name}: set names starting with '_' are reserved for metrics.json's own keys")
         # Each rank judges a strided share (equal lengths, so ZeRO-3 forwards stay in lockstep);
         # every rank gets all records back in input order, and rank 0 writes them.
         mine = distributed.shard(pairs, even=True)
         records = distributed.gather(judge.predict(mine, name), total=len(pairs))
         if distributed.is_main():
             write_jsonl_atomic(run_dir / "predictions" / f"{name}.jsonl", records)
-        results[name] = set_metrics(records, bootstrap_samples=bootstrap_samples, seed=seed)
+        results[name] = set_metrics(records, bootstrap_samples=bootstrap_samples, seed=seed, pairs=pairs)
         for p, r in zip(pairs, records):
             if p.source == "rewardbench":
                 subset_acc.setdefault(p.subset, []).append(r["score"])
@@ -93,7 +99,7 @@ def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, b
             tracker.table(f"predictions/{name}", records[:200])
     if subset_acc:
         acc = {s: metrics.pair_accuracy(v) for s, v in subset_acc.items()}
-        results["rewardbench"] = rewardbench.section_scores(acc)
+        results[BENCHMARKS_KEY] = {"rewardbench": rewardbench.section_scores(acc)}
         if distributed.is_main():
             model_type = getattr(judge, "rewardbench_model_type", "Seq. Classifier")  # set by generative judges
             write_json_atomic(run_dir / "rewardbench_results.json",

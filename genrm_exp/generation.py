@@ -14,14 +14,17 @@ What both do:
   sequences (prompts x k) per call;
 - the k samples of a prompt share one prefill: the prompt is run once, its KV cache repeated k times,
   and generation continues from it (no re-encoding of the prompt per sample);
-- generation stops at EOS and, with `stop_at_verdict`, once `[[A]]` or `[[B]]` has been written;
+- generation stops at EOS and, with `stop_at_verdict`, once a verdict closes the answer (a `[[A]]`
+  or `[[B]]` that ends its line: verdicts.closes_answer), so the stopped text parses to the verdict
+  the whole chain would (a chain quoting the format does not stop at the quote);
 - sampling is temperature + nucleus (top-p), then one uniform per (sample, step) drawn from a hash
   of (seed, prompt text, sample index, step) inverts the CDF (genrm_exp.decoding), so a sample does
   not depend on which other prompts share its batch, nor on batch_size, nor on the backend. What can still change a draw is
   floating-point drift in the logits between batch shapes (padding width, kernels) when two tokens
   are within rounding of each other. temperature=0 is greedy.
 
-A faster backend (vLLM, SGLang) slots in as another class with the same `sample` signature.
+A faster backend (vLLM, SGLang) slots in as another class with the same `sample` signature and the
+same stop rule.
 
 Test: python -m pytest tests/test_generation.py -q
 """
@@ -37,9 +40,9 @@ import torch
 from tqdm.auto import tqdm
 
 from genrm_exp import costs
-from genrm_exp.decoding import Decoder, choose, uniforms
+from genrm_exp.decoding import Decoder, StopFn, choose, first_stop, uniforms
+from genrm_exp.verdicts import closes_answer
 
-VERDICT_STOPS = ("[[A]]", "[[B]]")
 BACKENDS = ("static", "hf_generate")
 
 
@@ -88,6 +91,25 @@ class _SeededChoice:
         return torch.full_like(scores, -float("inf"), dtype=torch.float32).scatter_(1, tok[:, None], 0.0)
 
 
+def _stop_rule(params: SamplingParams) -> StopFn | None:
+    return closes_answer if params.stop_at_verdict else None
+
+
+class _TextStop:
+    """A stopping criterion for `generate`: a row is done once the stop rule holds for its decoded new
+    text (checked every `every` steps; rows are cut at the exact token afterwards, as in `static`)."""
+
+    def __init__(self, tokenizer, stop: StopFn, prompt_width: int, every: int = 16):
+        self.tokenizer, self.stop, self.width, self.every = tokenizer, stop, prompt_width, every
+
+    def __call__(self, input_ids: torch.Tensor, scores, **kwargs) -> torch.Tensor:
+        new = input_ids.shape[1] - self.width
+        if new % self.every:
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        rows = input_ids[:, self.width :].tolist()
+        return torch.tensor([self.stop(self.tokenizer.decode(r)) for r in rows], device=input_ids.device)
+
+
 def left_pad(seqs: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
@@ -113,21 +135,14 @@ class Generator:
             raise ValueError(f"backend={backend!r}: expected one of {list(BACKENDS)}")
         self.model, self.tokenizer, self.batch_size, self.backend = model, tokenizer, batch_size, backend
         self.compile = bool(compile)
-        self._stop, self._decoder = None, None
+        self._decoder = None
         self.last_stats: dict[str, float] = {}
 
     @classmethod
     def from_judge(cls, model, tokenizer, judge_cfg, *, batch_size: int | None = None) -> Generator:
         """The engine a judge config asks for (judge.backend, judge.compile, judge.batch_size)."""
         return cls(model, tokenizer, batch_size=int(batch_size or judge_cfg["batch_size"]), backend=str(judge_cfg["backend"]),
-                   compile=bool(judge_cfg.get("compile", False)))
-
-    def _stop_criteria(self):
-        from transformers import StopStringCriteria
-
-        if self._stop is None:  # building it scans the vocabulary once
-            self._stop = StopStringCriteria(tokenizer=self.tokenizer, stop_strings=list(VERDICT_STOPS))
-        return self._stop
+                   compile=bool(judge_cfg["compile"]))
 
     @torch.inference_mode()
     def sample(self, prompts: Sequence[str], params: SamplingParams, desc: str = "sample") -> list[list[str]]:
@@ -149,7 +164,7 @@ class Generator:
             idx = order[start : start + per_batch]
             seqs, texts = [encoded[i] for i in idx], [prompts[i] for i in idx]
             if self.backend == "hf_generate":
-                rows = [[t for t in r if t != self.tokenizer.pad_token_id] for r in self._generate(seqs, texts, params).tolist()]
+                rows = [self._cut_hf(r, params) for r in self._generate(seqs, texts, params).tolist()]
             else:
                 rows = self._decode(seqs, texts, params, per_batch, cache_len)
             for n, i in enumerate(idx):
@@ -172,9 +187,17 @@ class Generator:
             seqs, texts = seqs + [seqs[0]] * (per_batch - real), texts + [texts[0]] * (per_batch - real)
         ids, mask = left_pad(seqs, self.tokenizer.pad_token_id)
         seeds = [sample_seed(params.seed, t, j) for t in texts for j in range(params.k)]
-        stops = VERDICT_STOPS if params.stop_at_verdict else ()
-        rows, _ = self._decoder.run(ids, mask, k=params.k, params=params, seeds=seeds, stops=stops, cache_len=cache_len)
+        rows, _ = self._decoder.run(ids, mask, k=params.k, params=params, seeds=seeds, stop=_stop_rule(params),
+                                    cache_len=cache_len)
         return rows[: real * params.k]
+
+    def _cut_hf(self, row: list[int], params: SamplingParams) -> list[int]:
+        """A `generate` row: padding removed, cut after EOS or where the stop rule first holds."""
+        row = [t for t in row if t != self.tokenizer.pad_token_id]
+        eos = self.tokenizer.eos_token_id
+        row = row[: row.index(eos) + 1] if eos in row else row
+        cut = first_stop(self.tokenizer, row, _stop_rule(params))
+        return row if cut is None else row[:cut]
 
     def _generate(self, seqs: list[list[int]], texts: list[str], params: SamplingParams) -> torch.Tensor:
         """Rows grouped by prompt (k each), holding only the new tokens (pad after a stop)."""
@@ -206,7 +229,7 @@ class Generator:
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=self.tokenizer.eos_token_id,
         )
-        extra = {"stopping_criteria": [self._stop_criteria()]} if params.stop_at_verdict else {}
+        extra = {"stopping_criteria": [_TextStop(self.tokenizer, _stop_rule(params), ids.shape[1])]} if params.stop_at_verdict else {}
         if cache is not None:
             extra["cache"] = cache
         result = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,

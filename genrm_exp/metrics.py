@@ -75,6 +75,19 @@ def summarize(scores: Sequence[float], *, seed: int = 0, n_boot: int = 1000) -> 
     return {"accuracy": pair_accuracy(scores), "ci95": [lo, hi], "n": len(scores)}
 
 
+def length_baseline(len_chosen: Sequence[int], len_rejected: Sequence[int]) -> dict:
+    """Accuracy of picking the longer response, and of picking the shorter, over pairs of lengths
+    (a tie counts 0.5 for both): how much of a score length alone explains.
+
+    >>> length_baseline([10, 3, 5], [4, 8, 5])
+    {'longer': 0.5, 'shorter': 0.5}
+    """
+    if len(len_chosen) != len(len_rejected):
+        raise ValueError("length_baseline needs one rejected length per chosen length")
+    longer = [1.0 if c > r else 0.0 if c < r else 0.5 for c, r in zip(len_chosen, len_rejected)]
+    return {"longer": pair_accuracy(longer), "shorter": pair_accuracy([1.0 - x for x in longer])}
+
+
 def reliability_bins(probs_chosen: Sequence[float], n_bins: int = 10) -> list[dict]:
     """Equal-width confidence bins over [0.5, 1] for a reliability diagram.
 
@@ -144,8 +157,8 @@ def a_rate(verdicts_shown: Sequence[str]) -> float:
 def position_consistency(verdict_pairs: Sequence[tuple[str, str]]) -> float:
     """Share of pairs judged in both orders whose two verdicts agree.
 
-    Each element is (verdict from the original order, verdict from the swapped order), both
-    already mapped back to the ORIGINAL order with `verdicts.to_original_order`, so a judge that
+    Each element is (verdict from order AB, verdict from order BA), both already mapped back to the
+    stored order with `orders.verdict_as_stored`, so a judge that
     always says A as shown scores 0. A pair with INVALID or TIE on either side counts as
     inconsistent. nan when there are no pairs.
     """

@@ -4,7 +4,9 @@
     python -m genrm_exp model=tiny_random trainer=debug
 
 Each step communicates through the run folder: config.yaml, data.json (what loading kept and
-dropped), predictions/<set>.jsonl, metrics.json (written last). Returns the held-out accuracy for
+dropped, what fitting cut, the fingerprint of each evaluation set as scored),
+predictions/<set>.jsonl, metrics.json (written last). Evaluation sets are fitted once by a rule that
+ignores the objective (fit_eval), so every method of a grid scores the same text. Returns the held-out accuracy for
 sweepers. A folder that already holds a finished run of the same settings is reused (resume.py).
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from genrm_exp.data.budget import Budget, TruncationCounter, fit_pair_text
+from genrm_exp.data.fingerprint import fingerprint
 from genrm_exp.data.loaders import load_pairs
 from genrm_exp.data.splits import split_heldout
 
@@ -56,22 +59,42 @@ def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
     return train, eval_sets, report
 
 
-def fit_to_budget(pairs: list, tokenizer, cfg) -> tuple[list, dict[str, int]]:
-    """Truncate (or, with data.truncation=drop, drop) pairs whose formatted sequence would exceed
-    data.max_length; the chat template's own tokens come off the budget first, and for objectives
-    that read pairs through the judge prompt (objective.uses_judge_prompt) the judge's too."""
-    if cfg.objective.get("uses_judge_prompt", False):  # absent for objectives that never show a judge prompt
+def fit_train(pairs: list, tokenizer, cfg) -> tuple[list, dict[str, int]]:
+    """The training pairs fitted to data.max_length tokens per formatted training sequence (truncated,
+    or with data.truncation=drop dropped, and counted). What the sequence holds is the objective's
+    business: the chat template's tokens come off the budget, and for objectives that train on the
+    judge prompt (objective.uses_judge_prompt) the judge's; `objective.responses_per_sequence` says
+    whether one sequence holds one response (BT) or both."""
+    if cfg.objective.uses_judge_prompt:
         from genrm_exp.prompts import judge_overhead
 
         overhead = judge_overhead(tokenizer, cfg.judge) + TEMPLATE_MARGIN
     else:
         empty = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
         overhead = len(tokenizer.apply_chat_template(empty, tokenize=True, return_dict=False)) + TEMPLATE_MARGIN
-    budget = Budget(int(cfg.data.max_length), str(cfg.data.truncation))
+    if int(cfg.data.max_length) - overhead < 16:
+        from genrm_exp.errors import ConfigError
+
+        raise ConfigError(f"data.max_length={cfg.data.max_length} leaves no room for the texts: objective={cfg.objective.name} "
+                          f"trains on sequences whose template takes {overhead} tokens; raise data.max_length")
+    return _fit(pairs, tokenizer, Budget(int(cfg.data.max_length), str(cfg.data.truncation)),
+                int(cfg.objective.responses_per_sequence), overhead)
+
+
+def fit_eval(pairs: list, tokenizer, eval_cfg) -> tuple[list, dict[str, int]]:
+    """An evaluation set fitted once, by a rule that does not depend on the objective: the prompt and
+    both responses together within eval.max_length tokens of text (no template or judge tokens
+    counted; budget.py's policy), truncated or (eval.truncation=drop) dropped, and counted. Every
+    method of a grid then scores the same pairs with the same text (the fingerprints in metrics.json
+    say so); each adds its own template around them and cuts nothing more."""
+    return _fit(pairs, tokenizer, Budget(int(eval_cfg.max_length), str(eval_cfg.truncation)), 2, 0)
+
+
+def _fit(pairs, tokenizer, budget: Budget, n_responses: int, overhead: int) -> tuple[list, dict[str, int]]:
     counter = TruncationCounter()
     kept = []
     for pair in pairs:
-        fitted, result = fit_pair_text(tokenizer, pair, budget, int(cfg.objective.responses_per_sequence), overhead)
+        fitted, result = fit_pair_text(tokenizer, pair, budget, n_responses, overhead)
         counter.add(result)
         if fitted is not None:
             kept.append(fitted)
@@ -86,7 +109,7 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
     from genrm_exp.evaluation import evaluate, write_json_atomic
     from genrm_exp.modeling import load_tokenizer
     from genrm_exp.objectives import build
-    from genrm_exp.report_table import print_metrics
+    from genrm_exp.report.tables import print_metrics
     from genrm_exp.tracking import Tracker, run_name_from
 
     started = time.time()
@@ -106,10 +129,11 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
     try:
         train, eval_sets, data_report = load_data(cfg)
         tokenizer = load_tokenizer(cfg.model, cache=cfg.paths.cache)
-        train, data_report["truncated_train"] = fit_to_budget(train, tokenizer, cfg)
-        data_report["truncated_eval"] = {}
+        train, data_report["truncated_train"] = fit_train(train, tokenizer, cfg)
+        data_report["truncated_eval"], data_report["eval_fingerprints"] = {}, {}
         for name in list(eval_sets):
-            eval_sets[name], data_report["truncated_eval"][name] = fit_to_budget(eval_sets[name], tokenizer, cfg)
+            eval_sets[name], data_report["truncated_eval"][name] = fit_eval(eval_sets[name], tokenizer, cfg.eval)
+            data_report["eval_fingerprints"][name] = fingerprint(eval_sets[name])
         if main:
             (run_dir / "data.json").write_text(json.dumps(data_report, indent=2, default=str))
         ctx = RunContext(cfg, run_dir, tokenizer, train, eval_sets, tracker, data_report)
@@ -151,7 +175,7 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
 def _reuse(run_dir: Path, main: bool) -> float:
     """The finished run's metric, its table printed again; nothing is computed or logged."""
     from genrm_exp import distributed
-    from genrm_exp.report_table import print_metrics
+    from genrm_exp.report.tables import print_metrics
 
     results = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     if main:
@@ -162,11 +186,13 @@ def _reuse(run_dir: Path, main: bool) -> float:
 
 
 def _flat(results: dict) -> dict:
-    out = {}
-    for name, entry in results.items():
-        for key, value in entry.items():
-            if isinstance(value, (int, float, str, bool)):
-                out[f"{name}/{key}"] = value
-            elif key == "sections" and isinstance(value, dict):
-                out.update({f"{name}/{k}": v for k, v in value.items()})
+    """W&B summary keys: <set>/<metric> and <benchmark>/<section>."""
+    from genrm_exp.evaluation import BENCHMARKS_KEY, set_entries
+
+    out = {f"{name}/{key}": value for name, entry in set_entries(results) for key, value in entry.items()
+           if isinstance(value, (int, float, str, bool))}
+    for bench, entry in results.get(BENCHMARKS_KEY, {}).items():
+        if entry.get("score") is not None:
+            out[f"{bench}/score"] = entry["score"]
+        out.update({f"{bench}/{k}": v for k, v in entry.get("sections", {}).items()})
     return out

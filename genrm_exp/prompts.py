@@ -1,8 +1,12 @@
 """Judge prompts: the pairwise judge prompt (conf/judge/*.yaml) rendered through the chat template.
 
-    messages = judge_messages(cfg.judge, pair.prompt_messages(), response_a, response_b)
-    text = render_judge(tokenizer, messages, open_verdict=True)      # ends in "[[" (direct / GenRM)
+    text = render_pair(tokenizer, cfg.judge, pair.prompt_messages(), pair.chosen, pair.rejected, "BA",
+                       open_verdict=True)                            # ends in "[[" (direct / GenRM)
     enc = encode_for_verdict(tokenizer, text)                        # context ids + the A / B token ids
+
+`render_pair` is the one renderer of a pair in an order (genrm_exp/orders.py): GenRM, PairRM and
+STaR training, every judge's evaluation and the API all call it, so the text a judge is trained on
+is the text it is evaluated on.
 
 The texts are values in YAML (`judge.system`, `judge.user` with {question}, {answer_a}, {answer_b},
 `judge.turn_template` for earlier turns of multi-turn prompts); this module only assembles them.
@@ -19,13 +23,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from genrm_exp.errors import UserError
+
 STYLES = ("direct", "cot")
 VERDICT_OPEN = "[["
 USER_FIELDS = frozenset({"question", "answer_a", "answer_b"})
 _ROLE_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
 
 
-class PromptError(ValueError):
+class PromptError(UserError, ValueError):
     """A judge configuration or tokenizer that cannot render or score a judge prompt."""
 
 
@@ -72,6 +78,19 @@ def judge_messages(judge_cfg, prompt_messages: list[dict], response_a: str, resp
     question = question_text(prompt_messages, judge_cfg["turn_template"])
     user = judge_cfg["user"].format(question=question, answer_a=response_a, answer_b=response_b)
     return [{"role": "system", "content": judge_cfg["system"]}, {"role": "user", "content": user}]
+
+
+def render_pair(tokenizer, judge_cfg, prompt_messages: list[dict], first: str, second: str, order: str, *,
+                open_verdict: bool, instruction: str | None = None) -> str:
+    """The judge prompt for a pair stored as (first, second) shown in `order` ("AB": first as A;
+    "BA": swapped), chat-templated with the assistant turn opened (and "[[" with `open_verdict`).
+    `instruction` is appended to the user message (the STaR rationalizer's hint)."""
+    from genrm_exp.orders import shown
+
+    messages = judge_messages(judge_cfg, prompt_messages, *shown(first, second, order))
+    if instruction:
+        messages[-1] = {**messages[-1], "content": f"{messages[-1]['content']}\n\n{instruction}"}
+    return render_judge(tokenizer, messages, open_verdict=open_verdict)
 
 
 def render_judge(tokenizer, messages: list[dict], *, open_verdict: bool) -> str:

@@ -53,7 +53,7 @@ def changed(before: dict, now: dict) -> list[str]:
 
 def finished(cfg, run_dir: Path, log=print) -> bool:
     """True when run_dir holds a finished run of these settings and `rerun` is false."""
-    if cfg.get("rerun", False) or not (run_dir / "metrics.json").is_file():
+    if cfg.rerun or not (run_dir / "metrics.json").is_file():
         return False
     saved = run_dir / "config.yaml"
     if not saved.is_file():

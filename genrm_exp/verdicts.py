@@ -8,8 +8,8 @@ ties removed). Verdicts are plain strings so they go into JSON as they are:
     >>> majority_vote(["A", "B", "A", "invalid"]).prob_a
     0.6666666666666666
 
-"Original order" means the pair as stored: A = the first response of the record (for a scored
-pair, the chosen one). When a pair is shown swapped, `to_original_order` maps the verdict back.
+Verdicts are read in the order shown; genrm_exp.orders.verdict_as_stored maps them back to the pair
+as stored (A = the first response of the record, for a scored pair the chosen one).
 
 Test: python -m pytest tests/test_verdicts.py -q
 """
@@ -27,6 +27,9 @@ TIE = "tie"  # only ever produced by a vote, never by the parser
 
 _SINGLE = (A, B, INVALID)
 _MARKER = re.compile(r"\[\[([AB])\]\]")
+# A verdict that closes the answer: a marker ending its line (closing quotes, brackets, stars or a
+# full stop may follow it on that line). "... output [[A]] if A is better" does not close anything.
+_CLOSING = re.compile(r"\[\[[AB]\]\][ \t\"'*.!)\]]*\n")
 
 
 def parse_verdict(text: str) -> str:
@@ -44,6 +47,16 @@ def parse_verdict(text: str) -> str:
     """
     found = _MARKER.findall(text)
     return found[-1] if found else INVALID
+
+
+def closes_answer(text: str) -> bool:
+    """True once `text` holds a verdict that closes the answer: a well-formed marker that ends its
+    line. Sampling stops there (generation.SamplingParams.stop_at_verdict), and the stopped text
+    parses to that marker: it is the last one in the text up to the line end. So early stopping
+    never decides a verdict the parser would not, unlike stopping at the first marker, which a
+    chain quoting the format ('output [[A]] if A is better, [[B]] if B is') would hit. A chain that
+    ends at EOS right after its verdict stops there anyway. Monotone: true for every longer text."""
+    return _CLOSING.search(text) is not None
 
 
 def _check(verdict: str, allowed: Sequence[str]) -> None:
@@ -108,11 +121,3 @@ def is_correct(verdict: str, preferred_is_a: bool) -> float:
     if verdict in (INVALID, TIE):
         return 0.5
     return 1.0 if verdict == verdict_for_label(preferred_is_a) else 0.0
-
-
-def to_original_order(verdict: str, swapped: bool) -> str:
-    """Map a verdict on the pair as shown back to the pair as stored (A <-> B when swapped)."""
-    _check(verdict, (A, B, INVALID, TIE))
-    if not swapped or verdict in (INVALID, TIE):
-        return verdict
-    return B if verdict == A else A

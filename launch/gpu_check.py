@@ -190,11 +190,11 @@ def sample_case(args, tok, pairs) -> dict:
 
     from genrm_exp import distributed
     from genrm_exp.generation import Generator, SamplingParams
-    from genrm_exp.prompts import judge_messages, render_judge
+    from genrm_exp.prompts import render_pair
 
     judge = OmegaConf.load(REPO / "conf/judge/direct.yaml")
     judge = OmegaConf.merge(judge, {k: v for k, v in OmegaConf.load(REPO / "conf/judge/cot.yaml").items() if k != "defaults"})
-    prompts = [render_judge(tok, judge_messages(judge, p.prompt_messages(), p.chosen[:1500], p.rejected[:1500]), open_verdict=False)
+    prompts = [render_pair(tok, judge, p.prompt_messages(), p.chosen[:1500], p.rejected[:1500], "AB", open_verdict=False)
                for p in pairs[: args.prompts]]
     device = "cpu" if args.cpu else distributed.device()
     model = random_llama(tok, "causal_lm", args.shape, torch.float32 if args.cpu else torch.bfloat16, device)

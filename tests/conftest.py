@@ -27,7 +27,8 @@ TINY = [
     "model=tiny_random",
     "trainer=debug",
     "data.max_train_pairs=8",
-    "data.max_length=256",
+    "data.max_length=320",
+    "eval.max_length=128",
     "eval.max_pairs_per_set=6",
     "eval.bootstrap_samples=200",
 ]
@@ -62,14 +63,14 @@ def make_ctx(overrides: list[str], tmp_path: Path):
     """A RunContext as the pipeline builds it (data loaded and fitted to the budget), W&B off."""
     from genrm_exp.context import RunContext
     from genrm_exp.modeling import load_tokenizer
-    from genrm_exp.pipeline import fit_to_budget, load_data
+    from genrm_exp.pipeline import fit_eval, fit_train, load_data
     from genrm_exp.tracking import Tracker
 
     cfg = compose([*TINY, "logger=none", *overrides], tmp_path)
     tok = load_tokenizer(cfg.model, cache=CACHE)
     train, eval_sets, report = load_data(cfg)
-    train, _ = fit_to_budget(train, tok, cfg)
-    eval_sets = {k: fit_to_budget(v, tok, cfg)[0] for k, v in eval_sets.items()}
+    train, _ = fit_train(train, tok, cfg)
+    eval_sets = {k: fit_eval(v, tok, cfg.eval)[0] for k, v in eval_sets.items()}
     return RunContext(cfg, tmp_path / "run", tok, train, eval_sets, Tracker(None, "test"), report)
 
 

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import CACHE, compose
+from support import tiny_lm as tiny_lm_of
 from test_generation import _prompts
 
 from genrm_exp.decoding import Decoder, choose, first_stop, uniforms, warp
 from genrm_exp.generation import Generator, SamplingParams, left_pad
-from genrm_exp.modeling import load_model
+from genrm_exp.verdicts import closes_answer
 
 
 @pytest.fixture(scope="module")
 def tiny_lm(tokenizer):
-    torch.manual_seed(3)
-    return load_model(compose(["model=tiny_random"]).model, tokenizer, head="causal_lm", cache=CACHE).eval()
+    return tiny_lm_of(tokenizer, seed=3)
 
 
 def _both(model, tokenizer, prompts, params, batch_size=4):
@@ -86,10 +85,10 @@ def test_warp_equals_the_transformers_warpers():
 
 
 def test_first_stop(tokenizer):
-    ids = tokenizer("Because x. [[A]] and then [[B]]", add_special_tokens=False)["input_ids"]
-    n = first_stop(tokenizer, ids, ["[[A]]", "[[B]]"])
-    assert tokenizer.decode(ids[:n]).endswith("[[A]]") and "[[A]]" not in tokenizer.decode(ids[: n - 1])
-    assert first_stop(tokenizer, ids[:3], ["[[A]]"]) is None and first_stop(tokenizer, ids, []) is None
+    ids = tokenizer("Because x, output [[A]] if A is better.\nSo [[B]]\nand then [[A]]\n", add_special_tokens=False)["input_ids"]
+    n = first_stop(tokenizer, ids, closes_answer)
+    assert tokenizer.decode(ids[:n]).endswith("So [[B]]\n") and not closes_answer(tokenizer.decode(ids[: n - 1]))
+    assert first_stop(tokenizer, ids[:3], closes_answer) is None and first_stop(tokenizer, ids, None) is None
 
 
 def test_compiled_forward_gives_the_eager_tokens_and_log_probs(tiny_lm, tokenizer):

@@ -103,7 +103,7 @@ def test_star_dpo_iterates_under_zero3(tmp_path):
     second iteration trains on from the first one's adapter, which it changes."""
     from safetensors.torch import load_file
 
-    out = _genrm(tmp_path, "objective=star_dpo", "deepspeed=zero3", "logger=none", "data.max_length=96", "eval=heldout",
+    out = _genrm(tmp_path, "objective=star_dpo", "deepspeed=zero3", "logger=none", "data.max_length=330", "eval=heldout",
                  "star.iterations=2", "star.k=2", "star.max_new_tokens=12", "star.eval_base=false",
                  "star.close_verdict=' Verdict: [['", "judge.k=2", "judge.max_new_tokens=12")
     assert out.returncode == 0, out.stderr[-3000:]

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TINY
+from conftest import TINY
+from support import run_group
 
 from genrm_exp import distributed
 
@@ -105,19 +105,6 @@ def test_shard_gather_broadcast_over_two_gloo_ranks(tmp_path):
     assert r0["path"] == r1["path"] == str(tmp_path / "from_rank_0")
 
 
-def run_group(cmd: list[str], *, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run a launcher and, on a timeout, kill its whole process group (torchrun's workers too)."""
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
-        pytest.fail(f"{' '.join(cmd[:6])} ... timed out after {timeout} s:\n{stderr[-3000:]}")
-    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
-
-
 def _genrm(args: list[str], launcher: list[str]) -> subprocess.CompletedProcess:
     env = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
     return run_group([*launcher, "-m", "genrm_exp", *TINY, *args], env=env)
@@ -150,7 +137,7 @@ def test_star_over_two_ranks_samples_what_one_rank_samples(tmp_path: Path):
     over the ranks and rank 0 writes them, so samples.jsonl (and the hinted rationalized.jsonl that
     every rank reads next) is byte for byte the one-process file; training is data-parallel and
     evaluation sharded; one W&B run."""
-    star = ["objective=star_rationalizer", "data.max_length=96", "eval=heldout", "star.iterations=1", "star.k=2",
+    star = ["objective=star_rationalizer", "data.max_length=330", "eval=heldout", "star.iterations=1", "star.k=2",
             "star.max_new_tokens=12", "star.chunk_size=4", "star.eval_base=false", "star.close_verdict=' Verdict: [['",
             "judge.k=2", "judge.max_new_tokens=12"]
     one, two = tmp_path / "one", tmp_path / "two"

@@ -4,54 +4,15 @@ stopping at a verdict, and draws that depend on the seed but not on batching."""
 from __future__ import annotations
 
 import pytest
-import torch
-from conftest import CACHE, compose
+from support import ALWAYS_A, scripted_lm
+from support import tiny_lm as tiny_lm_of
 
 from genrm_exp.generation import Generator, SamplingParams, sample_seed
-from genrm_exp.modeling import load_model
 
 
 @pytest.fixture(scope="module")
 def tiny_lm(tokenizer):
-    torch.manual_seed(0)
-    cfg = compose(["model=tiny_random"])
-    return load_model(cfg.model, tokenizer, head="causal_lm", cache=CACHE)
-
-
-def scripted_lm(tokenizer, script: dict[str, str], default: str):
-    """A tiny Llama whose next token is fixed by its last input token: script[token] (or `default`),
-    with probability ~1. E.g. {"[[": "A", "A": "]]"} writes "[[A]]" forever. Its output head alone
-    (what direct scoring reads) always favours script["[["]."""
-    from transformers import LlamaForCausalLM
-
-    ids = {text: tokenizer(text, add_special_tokens=False)["input_ids"] for text in [*script, *script.values(), default]}
-    for text, toks in ids.items():
-        assert len(toks) == 1, f"{text!r} is not one token"
-    table = torch.full((len(tokenizer),), ids[default][0], dtype=torch.long)
-    for src, dst in script.items():
-        table[ids[src][0]] = ids[dst][0]
-
-    class Scripted(LlamaForCausalLM):
-        def forward(self, input_ids=None, **kwargs):
-            out = super().forward(input_ids=input_ids, **kwargs)
-            last = out.logits[:, -1, :]
-            last.fill_(-30.0)
-            last.scatter_(1, table[input_ids[:, -1]].unsqueeze(1), 30.0)
-            return out
-
-    base = load_model(compose(["model=tiny_random"]).model, tokenizer, head="causal_lm", cache=CACHE)
-    model = Scripted(base.config)
-    model.load_state_dict(base.state_dict())
-    if "[[" in script:  # direct scoring recomputes the head from hidden states: make the head itself say script["[["]
-        head = torch.nn.Linear(base.config.hidden_size, len(tokenizer), bias=True)
-        torch.nn.init.zeros_(head.weight)
-        head.bias.data.fill_(-30.0)
-        head.bias.data[ids[script["[["]][0]] = 30.0
-        model.lm_head = head
-    return model
-
-
-ALWAYS_A = ({"[[": "A", "A": "]]", "]]": " x"}, "[[")
+    return tiny_lm_of(tokenizer, seed=0)
 
 
 def _prompts(tokenizer):
@@ -61,13 +22,17 @@ def _prompts(tokenizer):
 
 @pytest.mark.parametrize("backend", ["static", "hf_generate"])
 def test_k_samples_per_prompt_in_input_order_and_stop_at_the_verdict(tokenizer, backend):
-    gen = Generator(scripted_lm(tokenizer, *ALWAYS_A), tokenizer, batch_size=4, backend=backend)
+    """Sampling stops at a verdict that closes its line (verdicts.closes_answer), not at a marker
+    the text goes on after: "[[A]] x" is not a closed answer, "[[A]]\n" is."""
+    closing = Generator(scripted_lm(tokenizer, {"[[": "A", "A": "]]", "]]": "\n"}, "[["), tokenizer, batch_size=4, backend=backend)
     prompts = _prompts(tokenizer)
-    out = gen.sample(prompts, SamplingParams(k=3, temperature=1.0, max_new_tokens=12, seed=0))
+    out = closing.sample(prompts, SamplingParams(k=3, temperature=1.0, max_new_tokens=12, seed=0))
     assert [len(o) for o in out] == [3, 3, 3, 3]
-    assert all(text == "[[A]]" for o in out for text in o), out
+    assert all(text == "[[A]]\n" for o in out for text in o), out
+    gen = Generator(scripted_lm(tokenizer, *ALWAYS_A), tokenizer, batch_size=4, backend=backend)
+    running = gen.sample(prompts[:1], SamplingParams(k=1, temperature=0.0, max_new_tokens=7))
     full = gen.sample(prompts[:1], SamplingParams(k=1, temperature=0.0, max_new_tokens=7, stop_at_verdict=False))
-    assert full == [["[[A]] x[[A]]"]]
+    assert running == full == [["[[A]] x[[A]]"]]  # "[[A]] x" quotes a verdict and goes on: no stop
     assert gen.last_stats["new_tokens"] == 7 and gen.last_stats["samples"] == 1
 
 

@@ -18,23 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import CONF, REPO, TINY
-from test_distributed import run_group
+from support import ENV, compose_with_hydra, genrm, run_group
 
 PRESETS = {"slurm_1node_8gpu": (1, 8, 8), "slurm_2node": (2, 8, 8), "slurm_debug": (1, 2, 2), "local": (1, 1, 0)}
-ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL_ERROR": "0"}
-
-
-def compose_with_hydra(overrides: list[str], conf: Path = CONF):
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides, return_hydra_config=True)
-
-
-def genrm(*args: str, timeout: int = 400):
-    return run_group([sys.executable, "-m", "genrm_exp", *args], env=ENV, timeout=timeout)
-
-
 def test_every_launcher_preset_is_known():
     assert sorted(p.stem for p in (CONF / "hydra" / "launcher").glob("*.yaml")) == sorted(PRESETS)
 

@@ -16,7 +16,8 @@ from genrm_exp.metrics import (
     score_from_rewards,
     summarize,
 )
-from genrm_exp.verdicts import INVALID, A, B, to_original_order
+from genrm_exp.orders import verdict_as_stored
+from genrm_exp.verdicts import INVALID, A, B
 
 
 def test_pair_accuracy_counts_ties_as_half():
@@ -138,7 +139,7 @@ def test_a_rate_over_valid_verdicts():
 
 def _judged_both_orders(shown_original, shown_swapped):
     return [
-        (to_original_order(o, False), to_original_order(s, True))
+        (verdict_as_stored(o, "AB"), verdict_as_stored(s, "BA"))
         for o, s in zip(shown_original, shown_swapped)
     ]
 

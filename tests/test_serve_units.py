@@ -110,7 +110,7 @@ def test_serve_config_composes_with_loopback_defaults():
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="serve", overrides=["judge.k=4", "port=0"])
-    assert cfg.host == "127.0.0.1" and cfg.model == "smollm2_135m_instruct" and cfg.judge.k == 4
+    assert cfg.host == "127.0.0.1" and cfg.model.name == "smollm2-135m-instruct" and cfg.judge.k == 4
     assert cfg.trust_remote_code is False and cfg.allow_pickle is False and cfg.token_env == "GENRM_SERVE_TOKEN"
 
 

@@ -5,16 +5,17 @@ import json
 
 import pytest
 
+from genrm_exp.orders import verdict_as_stored
 from genrm_exp.verdicts import (
     INVALID,
     TIE,
     A,
     B,
     Vote,
+    closes_answer,
     is_correct,
     majority_vote,
     parse_verdict,
-    to_original_order,
     verdict_for_label,
 )
 
@@ -120,18 +121,32 @@ def test_is_correct_and_label():
     assert is_correct(INVALID, preferred_is_a=False) == 0.5
 
 
-def test_to_original_order_swaps_only_when_shown_swapped():
-    assert to_original_order(A, swapped=False) == A
-    assert to_original_order(A, swapped=True) == B
-    assert to_original_order(B, swapped=True) == A
-    assert to_original_order(INVALID, swapped=True) == INVALID
-    assert to_original_order(TIE, swapped=True) == TIE
+QUOTING = ('The instructions say to output "[[A]]" if assistant A is better, "[[B]]" if assistant B is better.\n'
+           "Assistant A ignores the word limit; Assistant B answers in two sentences, as asked.\n"
+           "[[B]]\n")
+
+
+def test_a_chain_quoting_the_format_stops_where_the_parser_agrees():
+    """Stopping at the first marker would cut this chain at its quote of the format and read A; the
+    closing rule stops at the verdict that ends its line, and the stopped text parses as the whole."""
+    stopped = next(QUOTING[:n] for n in range(1, len(QUOTING) + 1) if closes_answer(QUOTING[:n]))
+    assert stopped.endswith("[[B]]\n") and parse_verdict(stopped) == parse_verdict(QUOTING) == B
+    first_marker = QUOTING[: QUOTING.index("[[A]]") + 5]
+    assert parse_verdict(first_marker) == A and not closes_answer(first_marker)  # the old rule's lean to A
+    assert not closes_answer('Format: "[[A]]" if A is better') and closes_answer("So: **[[A]]**.\n")
+    assert not closes_answer("[[A]] because")  # a verdict that goes on is not closed yet
+
+
+def test_closes_answer_is_monotone():
+    prefixes = [QUOTING[:n] for n in range(len(QUOTING) + 1)]
+    flags = [closes_answer(p) for p in prefixes]
+    assert flags == sorted(flags)  # False ... False True ... True: first_stop's bisection relies on it
 
 
 def test_swapped_pair_scores_against_original_label():
     """Chosen shown as B, judge says B: mapped back it picked the chosen (A in stored order)."""
     shown = parse_verdict("The second answer is right. [[B]]")
     assert (
-        is_correct(to_original_order(shown, swapped=True), preferred_is_a=True) == 1.0
+        is_correct(verdict_as_stored(shown, "BA"), preferred_is_a=True) == 1.0
     )
     assert is_correct(shown, preferred_is_a=True) == 0.0

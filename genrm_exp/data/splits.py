@@ -1,15 +1,19 @@
-"""Deterministic splits keyed on pair ids: a held-out slice, and equal fresh parts for STaR.
+"""Deterministic splits: a held-out slice that no prompt straddles, and equal fresh parts for STaR.
 
-Every pair gets the key ``sha256(f"{salt}:{seed}:{pair.id}")``; sorting by that key orders the
-pairs the same way whatever order they came in, so a split depends only on the ids and the seed.
+A held-out split is made of whole prompt groups (`group_key`): the pair's `group` where its source
+names one (UltraInteract's instruction `parent_id`), else its prompt text, so an instruction with
+several pairs (a preference tree, or a file that repeats a prompt) lands on one side only. Groups
+are ordered by ``sha256(f"heldout:{seed}:{group key}")``, so a split depends only on the data and
+the seed, not on the input order.
 
-    train, heldout = split_heldout(pairs, fraction=0.1, seed=0)   # heldout: round(0.1 * n) pairs
+    train, heldout = split_heldout(pairs, fraction=0.1, seed=0)   # about 10% of the pairs, whole groups
     parts = thirds(train, n_parts=3, seed=0)                      # 3 parts of len(train) // 3
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 
 from genrm_exp.data.schema import Pair
@@ -17,6 +21,13 @@ from genrm_exp.data.schema import Pair
 
 def _key(salt: str, seed: int, pair_id: str) -> str:
     return hashlib.sha256(f"{salt}:{seed}:{pair_id}".encode()).hexdigest()
+
+
+def group_key(pair: Pair) -> str:
+    """What a split keeps together: the source's group id, else the prompt (all its messages)."""
+    if pair.group is not None:
+        return f"group\0{pair.group}"
+    return "prompt\0" + json.dumps(pair.prompt_messages(), ensure_ascii=False)
 
 
 def _ranked(pairs: Sequence[Pair], salt: str, seed: int) -> list[int]:
@@ -28,15 +39,25 @@ def _ranked(pairs: Sequence[Pair], salt: str, seed: int) -> list[int]:
 
 
 def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
-    """``(train, heldout)``: disjoint, together all pairs, each in input order.
+    """``(train, heldout)``: disjoint, together all pairs, each in input order, no group on both sides.
 
-    ``heldout`` holds exactly ``floor(fraction * n + 0.5)`` pairs (rounding half up), those whose
-    hashed ids come first; the same ids and seed give the same split in any input order.
+    Groups are taken in hashed order until ``heldout`` holds at least ``floor(fraction * n + 0.5)``
+    pairs (rounding half up); with one pair per group that is exactly that many. The same data and
+    seed give the same split in any input order.
     """
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction is {fraction!r} (expected a number in [0, 1])")
-    ranked = _ranked(pairs, "heldout", seed)
-    chosen = set(ranked[: int(fraction * len(pairs) + 0.5)])
+    if len({p.id for p in pairs}) != len(pairs):
+        raise ValueError("pair ids must be unique to split deterministically")
+    members: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        members.setdefault(group_key(p), []).append(i)
+    target = int(fraction * len(pairs) + 0.5)
+    chosen: set[int] = set()
+    for key in sorted(members, key=lambda k: _key("heldout", seed, k)):
+        if len(chosen) >= target:
+            break
+        chosen.update(members[key])
     train = [p for i, p in enumerate(pairs) if i not in chosen]
     heldout = [p for i, p in enumerate(pairs) if i in chosen]
     return train, heldout
@@ -47,7 +68,8 @@ def thirds(pairs: Sequence[Pair], n_parts: int, seed: int) -> list[list[Pair]]:
 
     Part ``k`` holds ranks ``[k * size, (k + 1) * size)`` of the hashed ids (a salt different from
     ``split_heldout``'s); the ``len(pairs) % n_parts`` last-ranked pairs are left out so every
-    STaR iteration trains on the same amount of fresh data.
+    STaR iteration trains on the same amount of fresh data. Parts are all training data, so a prompt
+    seen in two parts leaks nothing into evaluation.
     """
     if n_parts < 1:
         raise ValueError(f"n_parts is {n_parts!r} (expected a positive integer)")

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datasets import Dataset
 from trl import RewardConfig, RewardTrainer
 
-from genrm_exp.modeling import load_model, lora_config
+from genrm_exp import checkpoints
+from genrm_exp.judges.factory import for_model, scoring_model
+from genrm_exp.modeling import lora_config
 from genrm_exp.objectives.lengths import group_by_length
 from genrm_exp.objectives.trl_args import trl_config
-from genrm_exp.reward_scoring import RewardJudge
 
 
 def preference_rows(pairs) -> Dataset:
@@ -31,7 +32,7 @@ def preference_rows(pairs) -> Dataset:
 
 def make_trainer(ctx) -> RewardTrainer:
     cfg = ctx.cfg
-    model = load_model(cfg.model, ctx.tokenizer, head="reward", cache=cfg.paths.cache)
+    model = checkpoints.base_model(cfg, ctx.tokenizer, head="reward")
     trainer = RewardTrainer(
         model=model,
         args=trl_config(RewardConfig, ctx),
@@ -42,9 +43,8 @@ def make_trainer(ctx) -> RewardTrainer:
     return group_by_length(trainer)
 
 
-def build(ctx) -> RewardJudge:
-    cfg = ctx.cfg
+def build(ctx):
     trainer = make_trainer(ctx)
     trainer.train()
     trainer.save_model(str(ctx.path("checkpoint")))
-    return RewardJudge(trainer.model, ctx.tokenizer, batch_size=int(cfg.eval.batch_size), max_length=int(cfg.data.max_length))
+    return for_model(scoring_model(trainer.model), ctx.tokenizer, ctx.cfg)

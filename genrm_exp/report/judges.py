@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 
 from genrm_exp import metrics
+from genrm_exp.evaluation import set_entries
 
 # metrics.json keys shown in the judge table, with their column titles.
 JUDGE_COLUMNS = {
@@ -53,9 +54,7 @@ def judge_markdown(runs: list[dict]) -> str:
     """A table per run and set of the judge extras present in metrics.json ('' when no run has any)."""
     rows = []
     for run in runs:
-        for name, entry in (run["metrics"] or {}).items():
-            if name.startswith("_") or name == "rewardbench" or not isinstance(entry, dict):
-                continue
+        for name, entry in set_entries(run["metrics"] or {}):
             if not any(k in entry for k in ("a_rate", "position_consistency", "accuracy_maj1")):
                 continue
             rows.append("| " + " | ".join([run["name"], name, *(_fmt(k, entry.get(k)) for k in JUDGE_COLUMNS)]) + " |")

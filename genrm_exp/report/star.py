@@ -27,7 +27,7 @@ def _sets(histories) -> list[str]:
     names: list[str] = []
     for _, history in histories:
         for entry in history:
-            names += [s for s in entry["eval"] if s != "rewardbench" and s not in names]
+            names += [s for s in entry["eval"] if not s.startswith("_") and s not in names]
     return names
 
 

@@ -18,8 +18,8 @@ PICKLED = ("*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt")
 
 
 def judge_overrides(cfg) -> dict:
-    """judge.order and judge.k where set (null keeps the run's or the judge file's)."""
-    return {k: cfg.judge[k] for k in ("order", "k") if cfg.judge[k] is not None}
+    """judge.order, judge.k and judge.dtype where set (null keeps the run's or the judge file's)."""
+    return {k: cfg.judge[k] for k in ("order", "k", "dtype") if cfg.judge[k] is not None}
 
 
 def check_weights(folder: Path, allow_pickle: bool) -> None:
@@ -52,14 +52,12 @@ def load(cfg):
         if ckpt is not None:
             check_weights(ckpt, bool(cfg.allow_pickle))
         return RewardModel.from_run(run_dir, device=cfg.device, **judge_overrides(cfg))
-    if cfg.model is None:
-        raise ConfigError("nothing to serve: give a run folder (python -m genrm_exp.serve RUN_DIR) or model=...")
     return zero_shot(cfg)
 
 
 def zero_shot(cfg):
-    """conf/model/<model>.yaml, or a Hub id / local folder, as a zero-shot judge of judge.style."""
-    from hydra import compose, initialize_config_dir
+    """cfg.model (a conf/model entry), or the Hub id / local folder `pretrained`, as a zero-shot judge
+    of judge.style."""
     from omegaconf import open_dict
 
     from genrm_exp import checkpoints
@@ -67,16 +65,15 @@ def zero_shot(cfg):
     from genrm_exp.judges.factory import for_model
     from genrm_exp.modeling import load_tokenizer
 
-    style, name = str(cfg.judge.style), str(cfg.model)
+    style = str(cfg.judge.style)
     if style not in ("direct", "cot"):
         raise ConfigError(f"judge.style={style!r}: expected direct or cot")
-    known = (CONF / "model" / f"{name}.yaml").is_file()
-    overrides = [f"objective=zero_shot_{style}", "logger=none", f"paths.root={CONF.parent}"]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        run_cfg = compose(config_name="config", overrides=overrides + ([f"model={name}"] if known else []))
+    run_cfg = _compose([f"objective=zero_shot_{style}", "logger=none", f"paths.root={CONF.parent}"])
     run_cfg = OmegaConf.create(OmegaConf.to_container(run_cfg, resolve=True))
     with open_dict(run_cfg):
-        if not known:
+        run_cfg.model = OmegaConf.create(OmegaConf.to_container(cfg.model, resolve=True))
+        if cfg.pretrained is not None:
+            name = str(cfg.pretrained)
             run_cfg.model.update(name=name, source="hub", path=name, trust_remote_code=bool(cfg.trust_remote_code))
             check_weights(Path(name), bool(cfg.allow_pickle))
         run_cfg.judge.update(judge_overrides(cfg))
@@ -84,7 +81,18 @@ def zero_shot(cfg):
     tokenizer = load_tokenizer(run_cfg.model, cache=run_cfg.paths.cache)
     model = checkpoints.base_model(run_cfg, tokenizer, head="causal_lm")
     model = model.to(cfg.device or ("cuda" if _cuda() else "cpu")).eval()
-    return RewardModel(for_model(model, tokenizer, run_cfg), run_cfg, tokenizer, source=name)
+    return RewardModel(for_model(model, tokenizer, run_cfg), run_cfg, tokenizer, source=str(cfg.pretrained or run_cfg.model.name))
+
+
+def _compose(overrides: list[str]):
+    """conf/config.yaml with overrides, inside `python -m genrm_exp.serve` (Hydra already holds conf/) or not."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        return compose(config_name="config", overrides=overrides)
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
 
 
 def _cuda() -> bool:

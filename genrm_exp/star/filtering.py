@@ -4,7 +4,7 @@ the one verdict parser only.
 
     rows, stats = sft_rows(samples, keep=1)                 # right chains only (the paper's Eq. 8)
     rows, stats = dpo_rows(samples, keep=1)                 # (right, wrong) per key (Eq. 9)
-    msgs = hint_messages(messages, cfg.star.rationalizer.hint, label="B")
+    text = hint_text(cfg.star.rationalizer.hint, label="B")  # prompts.render_pair(..., instruction=text)
 
 A chain is *right* when its parsed verdict is the row's label, *wrong* when it is the other letter,
 *invalid* when it has no verdict. Identical texts count once. `keep` bounds what one key (a pair in
@@ -134,16 +134,10 @@ def keys_without_right(samples: Sequence[Mapping]) -> list[str]:
     return [row["key"] for row in samples if not split_chains(row)[0]]
 
 
-def hint_messages(messages: Sequence[Mapping[str, str]], hint: str, label: str) -> list[dict]:
-    """The judge messages with the known answer appended to the last user message.
-
-    `hint` is a template with {winner} and {loser} (`star.rationalizer.hint`), e.g. "Explain why
-    response {winner} is better than response {loser}."."""
+def hint_text(hint: str, label: str) -> str:
+    """The rationalizer's hint for a key whose right verdict (as shown) is `label`: `hint` is a
+    template with {winner} and {loser} (`star.rationalizer.hint`), e.g. "Explain why response
+    {winner} is better than response {loser}."; prompts.render_pair appends it to the user message."""
     if label not in ("A", "B"):
         raise ValueError(f"label {label!r}: expected 'A' or 'B'")
-    if not messages or messages[-1]["role"] != "user":
-        raise ValueError("hint_messages needs judge messages ending with a user message")
-    text = hint.format(winner=label, loser="B" if label == "A" else "A")
-    out = [dict(m) for m in messages]
-    out[-1]["content"] = f"{out[-1]['content']}\n\n{text}"
-    return out
+    return hint.format(winner=label, loser="B" if label == "A" else "A")

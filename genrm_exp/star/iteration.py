@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genrm_exp import distributed
+from genrm_exp.atomic import write_jsonl_atomic
 from genrm_exp.closing import close_verdicts
-from genrm_exp.evaluation import write_jsonl_atomic
+from genrm_exp.orders import orders_for
+from genrm_exp.prompts import render_pair
 from genrm_exp.star import filtering, policy
 from genrm_exp.star.rationales import read_rationales
 from genrm_exp.star.sampling import Item, sample_items
@@ -35,16 +37,12 @@ def stage_seed(seed: int, iteration: int, stage: str) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-def render(judge_cfg, tokenizer, pair, swapped: bool, hint_label: str | None = None, hint: str = "") -> str:
-    """The CoT judge prompt for a pair shown in one order (chosen first unless swapped), rendered
-    through the tokenizer's chat template; with `hint_label`, the rationalizer's known answer."""
-    from genrm_exp.prompts import judge_messages, render_judge
-
-    a, b = (pair.rejected, pair.chosen) if swapped else (pair.chosen, pair.rejected)
-    messages = judge_messages(judge_cfg, pair.prompt_messages(), a, b)
-    if hint_label is not None:
-        messages = filtering.hint_messages(messages, hint, hint_label)
-    return render_judge(tokenizer, messages, open_verdict=False)
+def render(judge_cfg, tokenizer, pair, order: str, hint_label: str | None = None, hint: str = "") -> str:
+    """The CoT judge prompt for a pair shown in `order` (prompts.render_pair, the renderer every
+    judge uses); with `hint_label`, the rationalizer's known answer appended."""
+    instruction = filtering.hint_text(hint, hint_label) if hint_label is not None else None
+    return render_pair(tokenizer, judge_cfg, pair.prompt_messages(), pair.chosen, pair.rejected, order,
+                       open_verdict=False, instruction=instruction)
 
 
 class Sampler:
@@ -63,7 +61,7 @@ class Sampler:
 
     def _load(self) -> None:
         from genrm_exp.generation import Generator
-        from genrm_exp.objectives.zero_shot import judge_dtype
+        from genrm_exp.judges.factory import judge_dtype
 
         cfg = self.ctx.cfg
         if self.bootstrap:
@@ -86,7 +84,7 @@ class Sampler:
         texts = self._generator.sample(prompts, params, desc="star sample")
         if star.close_verdict is None:
             return [{"texts": t} for t in texts]
-        from genrm_exp.judging import DirectJudge
+        from genrm_exp.judges.direct import DirectJudge
 
         scorer = DirectJudge(self._model, self.tokenizer, self.ctx.cfg.judge, seed=seed)
         texts, closed = close_verdicts(scorer, prompts, texts, close=str(star.close_verdict),
@@ -116,11 +114,10 @@ class Iteration:
             raise ValueError(f"star.bootstrap.iterations={b.iterations!r}: expected first or all")
         return (b.model is not None or b.rationales_file is not None) and (self.index == 1 or b.iterations == "all")
 
-    def plan(self) -> list[tuple[object, bool]]:
-        """(pair, swapped) for every key of this iteration, in part order."""
-        from genrm_exp.judging import order_for
-
-        return [(p, s) for p in self.part for s in order_for(p.id, int(self.ctx.cfg.seed), str(self.star.order))]
+    def plan(self) -> list[tuple[object, str]]:
+        """(pair, order) for every key of this iteration, in part order."""
+        seed = int(self.ctx.cfg.seed)
+        return [(p, o) for p in self.part for o in orders_for(p.id, seed, str(self.star.order), "star.order")]
 
     def _fault(self) -> int | None:
         n = self.star.fault.kill_after_chunks
@@ -159,8 +156,8 @@ class Iteration:
         bootstrap = self.bootstrapped() and star.bootstrap.model is not None
         sampler = Sampler(self.ctx, self.sampler_checkpoint, bootstrap=bootstrap, k=int(star.rationalizer.k))
         items = [
-            Item.make(row["id"], row["swapped"], render(self.ctx.cfg.judge, sampler.tokenizer, by_id[row["id"]],
-                      row["swapped"], hint_label=row["label"], hint=str(star.rationalizer.hint)),
+            Item.make(row["id"], row["order"], render(self.ctx.cfg.judge, sampler.tokenizer, by_id[row["id"]],
+                      row["order"], hint_label=row["label"], hint=str(star.rationalizer.hint)),
                       train_prompt=row["prompt"])
             for row in samples if row["key"] in wanted
         ]

@@ -16,20 +16,23 @@ DeepSpeed); rank 0 writes every file (stages.py). What it writes:
     <run>/iterations.json          per iteration: yield, kept / dropped, rationale length, training,
                                    accuracy (maj@k, and maj@1 when the judge reports it) per set
 
-The objective's judge replays iter_<n>/eval/predictions, so the pipeline's final evaluation (the
+The objective's judge (judges.replay.ReplayJudge) replays iter_<n>/eval/predictions, so the pipeline's final evaluation (the
 run's metrics.json and predictions/) is the last iteration's, without judging it a second time.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from genrm_exp import distributed, resume
+from genrm_exp.atomic import write_json_atomic
 from genrm_exp.data.splits import thirds
-from genrm_exp.evaluation import evaluate, write_json_atomic
+from genrm_exp.errors import ConfigError
+from genrm_exp.evaluation import evaluate, set_entries
+from genrm_exp.judges.replay import ReplayJudge
 from genrm_exp.star import policy
 from genrm_exp.star.iteration import Iteration
 from genrm_exp.star.stages import Stages
@@ -44,38 +47,12 @@ class Recipe:
     make_trainer: Callable
 
 
-class CachedJudge:
-    """Serves predictions/<set>.jsonl when it exists (records matched by pair id, so any subset or
-    rank shard works); otherwise asks the judge that `make_inner()` builds, once, on first need."""
-
-    def __init__(self, folder: Path, make_inner: Callable | None = None):
-        self.folder, self.make_inner, self._inner = Path(folder), make_inner, None
-
-    def predict(self, pairs: Sequence, set_name: str) -> list[dict]:
-        path = self.folder / f"{set_name}.jsonl"
-        if path.is_file():
-            with open(path, encoding="utf-8") as f:
-                by_id = {r["id"]: r for r in map(json.loads, f)}
-            missing = [p.id for p in pairs if p.id not in by_id]
-            if missing:
-                raise ValueError(f"{path} has no prediction for pair {missing[0]!r} ({len(missing)} missing); "
-                                 "the evaluation sets changed since it was written")
-            return [by_id[p.id] for p in pairs]
-        if self.make_inner is None:
-            raise FileNotFoundError(f"{path}: no predictions to replay")
-        if self._inner is None:
-            self._inner = self.make_inner()
-        return self._inner.predict(pairs, set_name)
-
-
 def cot_judge(ctx, checkpoint: Path | None):
-    """The judge of `judge=cot` (k rationales, majority vote; judging.CoTJudge) on the model of
-    `checkpoint`, built as objective=zero_shot builds it."""
-    from genrm_exp.objectives.zero_shot import build_judge, judge_dtype
+    """The judge of `judge=cot` (k rationales, majority vote) on the model of `checkpoint`, built by
+    the factory every generative judge comes from."""
+    from genrm_exp.judges.factory import generative
 
-    model = policy.latest_model(ctx.cfg, ctx.tokenizer, checkpoint)
-    model = model.to(judge_dtype(ctx.cfg.judge, ctx.cfg.model, next(model.parameters()).device))
-    return build_judge(model, ctx.tokenizer, ctx.cfg)
+    return generative(policy.latest_model(ctx.cfg, ctx.tokenizer, checkpoint), ctx.tokenizer, ctx.cfg)
 
 
 def eval_stage(ctx, folder: Path, checkpoint: Path | None) -> dict:
@@ -83,21 +60,20 @@ def eval_stage(ctx, folder: Path, checkpoint: Path | None) -> dict:
     replayed (a stage killed half-way resumes at the next set). Returns per set the accuracy of the
     majority vote over judge.k chains (maj@k) and of the first chain alone (maj@1)."""
     out = folder / "eval"
-    judge = CachedJudge(out / "predictions", lambda: cot_judge(ctx, checkpoint))
+    judge = ReplayJudge(out / "predictions", lambda: cot_judge(ctx, checkpoint))
     results = evaluate(judge, ctx.eval_sets, out, bootstrap_samples=int(ctx.cfg.eval.bootstrap_samples), seed=int(ctx.cfg.seed))
     distributed.barrier()  # rank 0 has written every set's predictions, which the summary replays
     if distributed.is_main():
         write_json_atomic(out / "metrics.json", results)
     summary = {}
-    for name, m in results.items():
-        if name.startswith("_") or name == "rewardbench":
-            continue
+    for name, m in set_entries(results):
         records = judge.predict(ctx.eval_sets[name], name)  # replayed from the file just written
         maj1 = [r["score_maj1"] for r in records if "score_maj1" in r]
         summary[name] = {"accuracy": m["accuracy"], "maj1_accuracy": sum(maj1) / len(maj1) if maj1 else None,
                          "k": int(ctx.cfg.judge.k), **{k: v for k, v in m.items() if k in ("n", "invalid", "ece")}}
-    if "rewardbench" in results:
-        summary["rewardbench"] = {"score": results["rewardbench"]["score"]}
+    benchmarks = results.get("_benchmarks", {})
+    if benchmarks:
+        summary["_benchmarks"] = {name: {"score": b["score"]} for name, b in benchmarks.items()}
     return summary
 
 
@@ -108,7 +84,7 @@ def guard(ctx) -> None:
     if path.is_file():
         changed = resume.changed(json.loads(path.read_text(encoding="utf-8")), now)
         if changed:
-            raise ValueError(f"{ctx.run_dir} holds a STaR run made with other settings ({', '.join(changed[:8])}); "
+            raise ConfigError(f"{ctx.run_dir} holds a STaR run made with other settings ({', '.join(changed[:8])}); "
                              "rerun with the original settings, or choose another folder (hydra.run.dir=...)")
     elif distributed.is_main():
         write_json_atomic(path, now)
@@ -117,13 +93,13 @@ def guard(ctx) -> None:
 def check(cfg, n_train: int) -> None:
     star = cfg.star
     if cfg.judge.style != "cot":
-        raise ValueError(f"judge.style={cfg.judge.style!r}: STaR samples chains of thought; use judge=cot")
+        raise ConfigError(f"judge.style={cfg.judge.style!r}: STaR samples chains of thought; use judge=cot")
     if star.order not in ("random", "fixed", "both"):
-        raise ValueError(f"star.order={star.order!r}: expected random, fixed or both")
+        raise ConfigError(f"star.order={star.order!r}: expected random, fixed or both")
     if star.init not in ("latest", "base"):
-        raise ValueError(f"star.init={star.init!r}: expected latest or base")
+        raise ConfigError(f"star.init={star.init!r}: expected latest or base")
     if int(star.iterations) < 1 or n_train < int(star.iterations):
-        raise ValueError(f"star.iterations={star.iterations} needs at least that many training pairs (have {n_train})")
+        raise ConfigError(f"star.iterations={star.iterations} needs at least that many training pairs (have {n_train})")
 
 
 def run_star(ctx, recipe: Recipe):
@@ -145,7 +121,7 @@ def run_star(ctx, recipe: Recipe):
         entry, latest = _iteration(ctx, recipe, it, Stages(it.folder, fault_after=fault))
         history.append(entry)
         _publish(ctx, history)
-    return CachedJudge(ctx.run_dir / f"iter_{n}" / "eval" / "predictions")
+    return ReplayJudge(ctx.run_dir / f"iter_{n}" / "eval" / "predictions")
 
 
 def _iteration(ctx, recipe: Recipe, it: Iteration, stages: Stages) -> tuple[dict, Path | None]:
@@ -166,6 +142,8 @@ def _publish(ctx, history: list[dict]) -> None:
     entry = history[-1]
     values = {"star/iteration": entry["iteration"]}
     for name, m in entry["eval"].items():
+        if name.startswith("_"):
+            continue
         values.update({f"star/{name}/{k}": v for k, v in m.items() if k not in ("n", "k") and v is not None})
     if "build" in entry:
         values.update({f"star/{k}": entry["build"][k] for k in ("yield", "kept", "rationale_tokens_mean")})

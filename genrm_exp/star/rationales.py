@@ -3,12 +3,12 @@ thought from another model or from people, e.g. the paper's GPT-4 bootstrap (its
 
 One JSON object per line:
 
-    {"id": "ultrafeedback:17", "swapped": false, "text": "A answers the question ... [[A]]"}
-    {"id": "ultrafeedback:17", "swapped": true, "texts": ["B is accurate ... [[B]]", "..."]}
+    {"id": "ultrafeedback:17", "order": "AB", "text": "A answers the question ... [[A]]"}
+    {"id": "ultrafeedback:17", "order": "BA", "texts": ["B is accurate ... [[B]]", "..."]}
 
-`id` is the pair id (as in predictions/*.jsonl), `swapped` says which order the judge saw (false:
-the chosen response shown as A), `text` or `texts` the judge's output for that order; several rows
-for one (id, swapped) add up. The verdict is parsed from the text by the one verdict parser.
+`id` is the pair id (as in predictions/*.jsonl), `order` the order the judge saw ("AB": the chosen
+response shown as A; "BA": shown as B; genrm_exp/orders.py), `text` or `texts` the judge's output
+for that order; several rows for one (id, order) add up. The verdict is parsed from the text by the one verdict parser.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from genrm_exp.data.schema import DataError
+from genrm_exp.orders import ORDERS
 from genrm_exp.star.sampling import key_of
 
 
@@ -23,7 +25,7 @@ def read_rationales(path: str | Path) -> dict[str, list[str]]:
     """Texts by sample key. Errors name the file, the line and the key."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"star.bootstrap.rationales_file={str(path)!r}: no such file")
+        raise DataError(f"star.bootstrap.rationales_file={str(path)!r}: no such file")
     out: dict[str, list[str]] = {}
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -33,15 +35,15 @@ def read_rationales(path: str | Path) -> dict[str, list[str]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(f"{where}: not JSON ({err.msg})") from err
+                raise DataError(f"{where}: not JSON ({err.msg})") from err
             if not isinstance(row, dict):
-                raise ValueError(f"{where}: expected a JSON object with id, swapped and text / texts")
+                raise DataError(f"{where}: expected a JSON object with id, order and text / texts")
             if not isinstance(row.get("id"), str):
-                raise ValueError(f"{where}: key 'id' is missing or not a string (expected the pair id)")
-            if not isinstance(row.get("swapped"), bool):
-                raise ValueError(f"{where}: key 'swapped' is missing or not true / false")
+                raise DataError(f"{where}: key 'id' is missing or not a string (expected the pair id)")
+            if row.get("order") not in ORDERS:
+                raise DataError(f"{where}: key 'order' is {row.get('order')!r} (expected one of {list(ORDERS)})")
             texts = [row["text"]] if "text" in row else row.get("texts")
             if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-                raise ValueError(f"{where}: expected key 'text' (a string) or 'texts' (a non-empty list of strings)")
-            out.setdefault(key_of(row["id"], row["swapped"]), []).extend(texts)
+                raise DataError(f"{where}: expected key 'text' (a string) or 'texts' (a non-empty list of strings)")
+            out.setdefault(key_of(row["id"], row["order"]), []).extend(texts)
     return out

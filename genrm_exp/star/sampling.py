@@ -1,6 +1,6 @@
 """Sample k chains of thought per (pair, presentation order), resumably, into samples.jsonl.
 
-    items = [Item.make(pair, swapped, prompt) for ...]          # one per (pair id, order): a key
+    items = [Item.make(pair_id, order, prompt) for ...]         # one per (pair id, order "AB"/"BA"): a key
     info = sample_items(it_dir / "samples.jsonl", items, fn, chunk_size=32, seed=s)
 
 `fn(items, seed) -> [[text] * k]` (or dicts {"texts": [...], **fields}) is the sampler (generation.Generator on the latest model, or a
@@ -17,7 +17,7 @@ seeded by (seed, prompt text, j). So a resumed run writes the same samples as an
 on the same machine and thread count; across hardware or batch shapes, logits can differ in the last
 bits and flip a near-tie token.
 
-Each row: {"key", "id", "swapped", "label", "prompt", "texts", "verdicts", ...item.extra}, where
+Each row: {"key", "id", "order", "label", "prompt", "texts", "verdicts", ...item.extra}, where
 `label` is the right verdict as shown (A when the chosen response is shown first), `prompt` the
 rendered prompt that training shows, `sampled_prompt` (only when different) the one the sampler
 read (the rationalizer's hinted prompt, a bootstrap model's template), and `verdicts` the parsed
@@ -37,16 +37,17 @@ from pathlib import Path
 from typing import Any
 
 from genrm_exp import distributed
-from genrm_exp.evaluation import write_jsonl_atomic
-from genrm_exp.verdicts import parse_verdict, verdict_for_label
+from genrm_exp.atomic import write_jsonl_atomic
+from genrm_exp.orders import check_order, label_as_shown
+from genrm_exp.verdicts import parse_verdict
 
 # (items, seed) -> per item its k texts, or a dict {"texts": [...], **more fields of the row}.
 SampleFn = Callable[[Sequence["Item"], int], list]
 
 
-def key_of(pair_id: str, swapped: bool) -> str:
-    """`<pair id>|AB` (chosen shown as A) or `<pair id>|BA` (shown swapped)."""
-    return f"{pair_id}|{'BA' if swapped else 'AB'}"
+def key_of(pair_id: str, order: str) -> str:
+    """`<pair id>|AB` (chosen shown as A) or `<pair id>|BA` (shown swapped): genrm_exp/orders.py."""
+    return f"{pair_id}|{check_order(order)}"
 
 
 @dataclass(frozen=True)
@@ -57,19 +58,19 @@ class Item:
 
     key: str
     pair_id: str
-    swapped: bool
+    order: str
     label: str
     prompt: str
     train_prompt: str
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def make(cls, pair_id: str, swapped: bool, prompt: str, train_prompt: str | None = None, **extra) -> Item:
-        return cls(key_of(pair_id, swapped), pair_id, swapped, verdict_for_label(not swapped), prompt,
+    def make(cls, pair_id: str, order: str, prompt: str, train_prompt: str | None = None, **extra) -> Item:
+        return cls(key_of(pair_id, order), pair_id, order, label_as_shown(order), prompt,
                    prompt if train_prompt is None else train_prompt, dict(extra))
 
     def row(self, texts: Sequence[str], **fields) -> dict:
-        row = {"key": self.key, "id": self.pair_id, "swapped": self.swapped, "label": self.label,
+        row = {"key": self.key, "id": self.pair_id, "order": self.order, "label": self.label,
                "prompt": self.train_prompt, "texts": list(texts), "verdicts": [parse_verdict(t) for t in texts]}
         if self.prompt != self.train_prompt:
             row["sampled_prompt"] = self.prompt

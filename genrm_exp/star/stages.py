@@ -32,14 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from genrm_exp import distributed
-from genrm_exp.evaluation import write_json_atomic
+from genrm_exp.atomic import read_jsonl, write_json_atomic
 
 MARKERS = ".stages"
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+__all__ = ["Stages", "fresh_dir", "read_jsonl", "replace_dir"]
 
 
 def replace_dir(tmp: Path, final: Path) -> None:

@@ -53,3 +53,33 @@ def test_split_errors():
         split_heldout(make_pairs(3), 1.5, seed=0)
     with pytest.raises(ValueError, match=r"n_parts is 0 \(expected a positive integer\)"):
         thirds(make_pairs(3), 0, seed=0)
+
+
+def test_no_instruction_lands_on_both_sides_of_the_heldout_split(tmp_path):
+    """UltraInteract_pair in its Hub schema: several pairs per instruction (one preference tree,
+    `parent_id`), plus a file that repeats a prompt text. The held-out split takes whole groups."""
+    import json
+
+    from genrm_exp.data.loaders import load_pairs
+
+    rows = []
+    for tree in range(12):
+        for turn in range(1 + tree % 4):  # 1 to 4 pairs per instruction
+            trajectory = [{"from": "user", "value": f"Solve problem {tree}."}]
+            if turn:
+                trajectory += [{"from": "assistant", "value": f"Attempt {turn}"}, {"from": "user", "value": "Try again."}]
+            rows.append({"id": f"t{tree}-{turn}", "parent_id": f"inst{tree}", "task": "Math_CoT", "dataset": "gsm8k",
+                         "trajectory": trajectory, "chosen": f"right {tree}.{turn}", "rejected": f"wrong {tree}.{turn}"})
+    path = tmp_path / "ui.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pairs, _ = load_pairs({"format": "ultrainteract", "path": str(path)})
+    assert len({p.group for p in pairs}) == 12 and pairs[0].group == "ultrainteract:inst0"
+    for seed in range(5):
+        train, heldout = split_heldout(pairs, 0.25, seed=seed)
+        assert {p.group for p in train}.isdisjoint({p.group for p in heldout}), seed
+        assert len(heldout) >= round(0.25 * len(pairs)) and len(train) + len(heldout) == len(pairs)
+    # Without a group id, the prompt text is the group: a repeated prompt stays on one side.
+    repeated = [Pair(f"r:{i}", (Message("user", f"q{i % 7}"),), f"a{i}", f"b{i}", "r", "r") for i in range(30)]
+    for seed in range(5):
+        train, heldout = split_heldout(repeated, 0.2, seed=seed)
+        assert {p.question for p in train}.isdisjoint({p.question for p in heldout}), seed

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import CACHE, compose
+from conftest import compose
 from omegaconf import OmegaConf
-from test_generation import ALWAYS_A, scripted_lm
+from support import ALWAYS_A, scripted_lm, tiny_lm
 
 from genrm_exp.data.schema import Message, Pair
 from genrm_exp.evaluation import set_metrics
 from genrm_exp.generation import Generator
-from genrm_exp.judging import CoTJudge, DirectJudge, order_for, records_from_probs, records_from_texts, render_pair
-from genrm_exp.modeling import load_model
+from genrm_exp.judges.cot import CoTJudge
+from genrm_exp.judges.direct import DirectJudge, encode_batch_for_verdict, shared_prefix_len
+from genrm_exp.judges.records import from_probs as records_from_probs
+from genrm_exp.judges.records import from_texts as records_from_texts
+from genrm_exp.orders import orders_for
 from genrm_exp.prompts import encode_for_verdict
+from genrm_exp.prompts import render_pair as render
+
+
+def render_pair(tokenizer, cfg, pair: Pair, order: str, *, open_verdict: bool) -> str:
+    return render(tokenizer, cfg, pair.prompt_messages(), pair.chosen, pair.rejected, order, open_verdict=open_verdict)
 
 
 def _pair(i: int, prompt: str = "Which is better?") -> Pair:
@@ -31,25 +39,14 @@ def _balanced(seed: int, n: int = 20) -> list[Pair]:
     i = 0
     while len(swapped) < n // 2 or len(straight) < n // 2:
         p = _pair(i)
-        (swapped if order_for(p.id, seed, "random")[0] else straight).append(p)
+        (swapped if orders_for(p.id, seed, "random") == ["BA"] else straight).append(p)
         i += 1
     return swapped[: n // 2] + straight[: n // 2]
 
 
-def test_order_for():
-    assert order_for("x", 0, "fixed") == [False]
-    assert order_for("x", 0, "both") == [False, True]
-    draws = [order_for(f"id{i}", 3, "random")[0] for i in range(2000)]
-    assert draws == [order_for(f"id{i}", 3, "random")[0] for i in range(2000)]  # seeded per pair
-    assert 900 < sum(draws) < 1100
-    assert draws != [order_for(f"id{i}", 4, "random")[0] for i in range(2000)]
-    with pytest.raises(ValueError, match="judge.order='sometimes'"):
-        order_for("x", 0, "sometimes")
-
-
 def test_records_from_probs_map_orders_back_and_average():
     pairs = [_pair(0), _pair(1)]
-    recs = records_from_probs(pairs, [[False, True], [True]], [[0.8, 0.6], [0.7]])
+    recs = records_from_probs(pairs, [["AB", "BA"], ["BA"]], [[0.8, 0.6], [0.7]])
     assert recs[0]["p_chosen"] == pytest.approx((0.8 + 0.4) / 2) and recs[0]["score"] == 1.0
     assert recs[0]["orders"] == ["AB", "BA"] and recs[0]["verdicts_shown"] == ["A", "A"]
     assert recs[0]["order_verdicts"] == ["A", "B"]  # in stored order: the swapped view preferred the rejected one
@@ -64,7 +61,7 @@ def test_majority_vote_ties_and_invalid_verdicts():
         [["no verdict", "[[a]]"]],  # nothing valid -> invalid, 0.5
         [["[[A]]", "x"], ["[[A]]", "[[A]]"]],  # both orders: A shown first, then swapped (A = rejected)
     ]
-    recs = records_from_texts(pairs, [[False], [False], [True], [False, True]], texts)
+    recs = records_from_texts(pairs, [["AB"], ["AB"], ["BA"], ["AB", "BA"]], texts)
     assert recs[0]["votes"] == {"counts_a": 2, "counts_b": 1, "invalid": 0, "winner": "A", "prob_a": pytest.approx(2 / 3)}
     assert (recs[0]["score"], recs[0]["score_maj1"], recs[0]["p_chosen"]) == (1.0, 1.0, pytest.approx(2 / 3))
     assert (recs[1]["verdict"], recs[1]["score"], recs[1]["p_chosen"]) == ("tie", 0.5, 0.5)
@@ -78,14 +75,13 @@ def test_majority_vote_ties_and_invalid_verdicts():
 
 
 def test_direct_scoring_equals_a_hand_computation_from_the_logits(tokenizer):
-    torch.manual_seed(1)
-    model = load_model(compose(["model=tiny_random"]).model, tokenizer, head="causal_lm", cache=CACHE)
+    model = tiny_lm(tokenizer, seed=1)
     cfg = _judge_cfg(order="both", batch_size=3)
     pairs = [_pair(0), _pair(1, "A much longer question, so that the batch needs padding on the left side?")]
     recs = DirectJudge(model, tokenizer, cfg, seed=0).predict(pairs, "t")
     for pair, rec in zip(pairs, recs):
-        for swapped, p_a, mass in zip((False, True), rec["p_a_shown"], rec["verdict_mass"]):
-            enc = encode_for_verdict(tokenizer, render_pair(tokenizer, cfg, pair, swapped, open_verdict=True))
+        for order, p_a, mass in zip(("AB", "BA"), rec["p_a_shown"], rec["verdict_mass"]):
+            enc = encode_for_verdict(tokenizer, render_pair(tokenizer, cfg, pair, order, open_verdict=True))
             with torch.no_grad():
                 logits = model(input_ids=torch.tensor([enc.context_ids])).logits[0, -1]
             pa, pb = torch.softmax(logits, -1)[[enc.token_a, enc.token_b]].tolist()
@@ -119,18 +115,14 @@ def test_an_always_a_judge_is_at_chance_and_never_position_consistent(tokenizer,
 
 
 def test_batched_encoding_equals_one_by_one(tokenizer):
-    from genrm_exp.judging import encode_batch_for_verdict
-
     cfg = _judge_cfg()
-    texts = [render_pair(tokenizer, cfg, _pair(i, "Why? " * i), i % 2 == 1, open_verdict=True) for i in range(5)]
+    texts = [render_pair(tokenizer, cfg, _pair(i, "Why? " * i), "AB" if i % 2 else "BA", open_verdict=True) for i in range(5)]
     assert encode_batch_for_verdict(tokenizer, texts) == [encode_for_verdict(tokenizer, t) for t in texts]
     with pytest.raises(ValueError, match="open_verdict=True"):
         encode_batch_for_verdict(tokenizer, [texts[0], "no opened verdict"])
 
 
 def test_shared_prefix_len():
-    from genrm_exp.judging import shared_prefix_len
-
     assert shared_prefix_len([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
     assert shared_prefix_len([[1, 2, 3], [1, 2, 3]]) == 2  # each row keeps one token of its own
     assert shared_prefix_len([[7], [1, 2]]) == 0
@@ -140,13 +132,10 @@ def test_shared_prefix_scoring_equals_a_full_forward_per_text(tokenizer):
     """The prefix every judge prompt shares runs once (batch 1) and is expanded over the batch; the
     rows' own tokens are left-padded after it. P(A) and the verdict mass must equal an unpadded full
     forward of each text alone (float32: 1e-5), over a batch whose rows differ in length."""
-    from genrm_exp.judging import shared_prefix_len
-
-    torch.manual_seed(2)
-    model = load_model(compose(["model=tiny_random"]).model, tokenizer, head="causal_lm", cache=CACHE)
+    model = tiny_lm(tokenizer, seed=2)
     cfg = _judge_cfg(batch_size=4)
     pairs = [_pair(i, "Short?" if i % 2 else "A question long enough to need a lot of padding " * (i + 1)) for i in range(6)]
-    texts = [render_pair(tokenizer, cfg, p, False, open_verdict=True) for p in pairs]
+    texts = [render_pair(tokenizer, cfg, p, "AB", open_verdict=True) for p in pairs]
     encs = [encode_for_verdict(tokenizer, t) for t in texts]
     shared = shared_prefix_len([e.context_ids for e in encs])
     assert shared > 50 and len({len(e.context_ids) for e in encs}) > 3
@@ -170,10 +159,9 @@ def test_closing_scores_each_prompt_s_chains_together_as_one_call_would(tokenize
     the probabilities equal those of a single call over every chain, in the input order."""
     from genrm_exp.closing import _score
 
-    torch.manual_seed(4)
-    model = load_model(compose(["model=tiny_random"]).model, tokenizer, head="causal_lm", cache=CACHE)
+    model = tiny_lm(tokenizer, seed=4)
     judge = DirectJudge(model, tokenizer, _judge_cfg(batch_size=3), seed=0)
-    prompts = [render_pair(tokenizer, _judge_cfg(), _pair(i), False, open_verdict=False) for i in range(3)]
+    prompts = [render_pair(tokenizer, _judge_cfg(), _pair(i), "AB", open_verdict=False) for i in range(3)]
     rows = [(i, prompts[i] + f"chain {j} of prompt {i}" + " x" * (i + j) + " Verdict: [[") for i, j in
             [(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]]
     seen: list[int] = []
@@ -190,9 +178,9 @@ def test_closing_scores_each_prompt_s_chains_together_as_one_call_would(tokenize
 def test_report_shows_judge_extras_and_a_reliability_diagram(tmp_path):
     import json
 
-    from genrm_exp.report_judges import calibration, calibration_markdown, judge_markdown, reliability_chart
+    from genrm_exp.report.judges import calibration, calibration_markdown, judge_markdown, reliability_chart
 
-    recs = records_from_probs([_pair(i) for i in range(4)], [[False, True]] * 4, [[0.9, 0.2], [0.6, 0.7], [0.3, 0.4], [0.8, 0.1]])
+    recs = records_from_probs([_pair(i) for i in range(4)], [["AB", "BA"]] * 4, [[0.9, 0.2], [0.6, 0.7], [0.3, 0.4], [0.8, 0.1]])
     (tmp_path / "predictions").mkdir()
     (tmp_path / "predictions" / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     run = {"dir": tmp_path, "name": "genrm", "metrics": {"t": set_metrics(recs, bootstrap_samples=20, seed=0), "_run": {}}}
@@ -222,7 +210,7 @@ def test_cot_chains_without_a_verdict_are_closed_with_the_model_s_own_letter(tok
     assert [r["closed"] for r in recs] == [2] * 4
     m = set_metrics(recs, bootstrap_samples=50, seed=0)
     assert (m["closed_rate"], m["invalid"], m["a_rate"], m["accuracy"]) == (1.0, 0, 0.0, 0.0)
-    from genrm_exp.report_judges import judge_markdown
+    from genrm_exp.report.judges import judge_markdown
 
     table = judge_markdown([{"dir": None, "name": "cot", "metrics": {"t": m}}])
     assert "| invalid | closed |" in table and "| 0.000 | 1.000 |" in table  # none invalid, because all closed

@@ -3,7 +3,7 @@ left / right padding helper keeps every token."""
 
 from __future__ import annotations
 
-from genrm_exp.reward_scoring import chat_ids, pad_batch
+from genrm_exp.judges.reward import chat_ids, pad_batch
 
 
 def test_batched_chat_ids_equal_the_chat_template(tokenizer):
@@ -11,8 +11,7 @@ def test_batched_chat_ids_equal_the_chat_template(tokenizer):
              ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Q?"}], "A.")]
     one_by_one = [list(tokenizer.apply_chat_template([*m, {"role": "assistant", "content": r}], tokenize=True,
                                                      return_dict=False)) for m, r in items]
-    assert chat_ids(tokenizer, items, 4096) == one_by_one
-    assert chat_ids(tokenizer, items, 5) == [ids[-5:] for ids in one_by_one]
+    assert chat_ids(tokenizer, items) == one_by_one  # no cut: the data layer fitted the texts
 
 
 def test_pad_batch_left_and_right():

@@ -28,3 +28,21 @@ def test_bt_judge_records_follow_rewards(tmp_path):
         assert r["p_chosen"] == pytest.approx(1 / (1 + math.exp(r["r_rejected"] - r["r_chosen"])))
         assert r["score"] == (1.0 if r["r_chosen"] > r["r_rejected"] else 0.0 if r["r_chosen"] < r["r_rejected"] else 0.5)
     assert (ctx.run_dir / "checkpoint").is_dir()
+
+
+def test_api_serves_a_bt_run_as_the_same_rewards(tmp_path):
+    """The API reads the run back through the one checkpoint loader and scores as evaluation did."""
+    from omegaconf import OmegaConf
+
+    from genrm_exp.api import RewardModel
+
+    ctx = make_ctx(["objective=bt"], tmp_path)  # LoRA: the adapter (and trained head) on a seeded base
+    records = bt.build(ctx).predict(ctx.eval_sets["heldout"][:3], "heldout")
+    OmegaConf.save(ctx.cfg, ctx.run_dir / "config.yaml", resolve=True)
+    rm = RewardModel.from_run(ctx.run_dir, device="cpu")
+    pairs = ctx.eval_sets["heldout"][:3]
+    assert rm.kind == "reward"
+    got = rm.rewards([p.prompt_messages() for p in pairs], [p.chosen for p in pairs])
+    assert got == pytest.approx([r["r_chosen"] for r in records], abs=1e-4)
+    probs = rm.preferences([p.prompt_messages() for p in pairs], [p.chosen for p in pairs], [p.rejected for p in pairs])
+    assert probs == pytest.approx([r["p_chosen"] for r in records], abs=1e-4)

@@ -8,9 +8,8 @@ import json
 import pytest
 from conftest import assert_all_trainable_changed, make_ctx
 
-from genrm_exp.judging import render_pair
 from genrm_exp.objectives import genrm
-from genrm_exp.prompts import encode_for_verdict
+from genrm_exp.prompts import encode_for_verdict, render_pair
 
 
 @pytest.mark.parametrize("orders", ["alternate", "both"])
@@ -18,15 +17,16 @@ def test_labels_mask_everything_but_the_verdict(tmp_path, orders):
     ctx = make_ctx(["objective=genrm", f"objective.train_orders={orders}"], tmp_path)
     trainer = genrm.make_trainer(ctx)
     rows = trainer.train_dataset
-    swaps = [s for ss in genrm.train_orders(ctx.train, 0, orders) for s in ss]
+    shown = [o for oo in genrm.train_orders(ctx.train, 0, orders) for o in oo]
     pairs = [p for p in ctx.train for _ in range(2 if orders == "both" else 1)]
-    assert len(rows) == len(pairs) == len(swaps)
+    assert len(rows) == len(pairs) == len(shown)
     verdicts = []
-    for row, pair, swapped in zip(rows, pairs, swaps):
-        enc = encode_for_verdict(ctx.tokenizer, render_pair(ctx.tokenizer, ctx.cfg.judge, pair, swapped, open_verdict=True))
+    for row, pair, order in zip(rows, pairs, shown):
+        text = render_pair(ctx.tokenizer, ctx.cfg.judge, pair.prompt_messages(), pair.chosen, pair.rejected, order, open_verdict=True)
+        enc = encode_for_verdict(ctx.tokenizer, text)
         labels = row["labels"]
         assert all(label == -100 for label in labels[:-1]), "only the verdict token may carry loss"
-        assert labels[-1] == row["input_ids"][-1] == (enc.token_b if swapped else enc.token_a)
+        assert labels[-1] == row["input_ids"][-1] == (enc.token_b if order == "BA" else enc.token_a)
         assert row["input_ids"][:-1] == enc.context_ids
         verdicts.append(ctx.tokenizer.decode([labels[-1]]))
     assert verdicts.count("A") == verdicts.count("B") == len(verdicts) // 2
@@ -37,9 +37,9 @@ def test_labels_mask_everything_but_the_verdict(tmp_path, orders):
 
 def test_alternate_orders_swap_exactly_half_by_a_seeded_hash(tmp_path):
     ctx = make_ctx(["objective=genrm"], tmp_path)
-    flags = [ss[0] for ss in genrm.train_orders(ctx.train, 0, "alternate")]
+    flags = [oo[0] == "BA" for oo in genrm.train_orders(ctx.train, 0, "alternate")]
     assert sum(flags) == len(flags) // 2
-    assert flags != [ss[0] for ss in genrm.train_orders(ctx.train, 1, "alternate")]
+    assert flags != [oo[0] == "BA" for oo in genrm.train_orders(ctx.train, 1, "alternate")]
     with pytest.raises(ValueError, match="objective.train_orders='random'"):
         genrm.train_orders(ctx.train, 0, "random")
 
@@ -69,14 +69,15 @@ def test_genrm_refuses_a_cot_judge(tmp_path):
 def test_api_loads_the_run_and_serves_as_reward_and_pairwise_judge(tmp_path):
     from omegaconf import OmegaConf
 
-    from genrm_exp.api import GenRM
+    from genrm_exp.api import RewardModel
 
     ctx = make_ctx(["objective=genrm", "judge.order=both"], tmp_path)
     judge = genrm.build(ctx)
     OmegaConf.save(ctx.cfg, ctx.run_dir / "config.yaml", resolve=True)
     pairs = ctx.eval_sets["heldout"][:3]
     expected = [r["p_chosen"] for r in judge.predict(pairs, "heldout")]
-    rm = GenRM.from_run(ctx.run_dir, device="cpu")
+    rm = RewardModel.from_run(ctx.run_dir, device="cpu")
+    assert rm.kind == "pairwise" and rm.info()["judge"]["order"] == "both"
     prompts = [p.prompt_messages() for p in pairs]
     probs = rm.preferences(prompts, [p.chosen for p in pairs], [p.rejected for p in pairs])
     assert probs == pytest.approx(expected, abs=1e-4)
@@ -90,4 +91,6 @@ def test_api_loads_the_run_and_serves_as_reward_and_pairwise_judge(tmp_path):
     with pytest.raises(KeyError, match="'reference' column"):
         reward(prompts=prompts, completions=["x"] * 3)
     with pytest.raises(FileNotFoundError, match="config.yaml not found"):
-        GenRM.from_run(tmp_path / "nowhere")
+        RewardModel.from_run(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="pairwise judge"):
+        rm.rewards(prompts, ["x"] * 3)

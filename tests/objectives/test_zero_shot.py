@@ -4,25 +4,21 @@ command line (predictions, judge metrics, RewardBench JSON), and direct scoring 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
-from conftest import REPO, TINY, compose, make_ctx
+from conftest import TINY, compose, make_ctx
+from support import genrm
 
-from genrm_exp.judging import DirectJudge
+from genrm_exp.judges.direct import DirectJudge
+from genrm_exp.judges.factory import judge_dtype
 from genrm_exp.objectives import zero_shot
-
-ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL_ERROR": "0"}
 
 
 def test_cot_evaluation_end_to_end_with_k_2(tmp_path):
     run = tmp_path / "run"
-    args = [*TINY, "objective=zero_shot", "judge=cot", "judge.k=2", "judge.max_new_tokens=8", "judge.order=both",
-            "eval.max_pairs_per_set=3", f"paths.outputs={tmp_path}", f"hydra.run.dir={run}"]
-    out = subprocess.run([sys.executable, "-m", "genrm_exp", *args], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=600)
+    out = genrm(*TINY, "objective=zero_shot_cot", "judge.k=2", "judge.max_new_tokens=8", "judge.order=both",
+                "eval.max_pairs_per_set=3", f"paths.outputs={tmp_path}", f"hydra.run.dir={run}")
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())
     for name in ("heldout", "llmbar-natural"):
@@ -36,9 +32,9 @@ def test_cot_evaluation_end_to_end_with_k_2(tmp_path):
             assert r["votes"]["counts_a"] + r["votes"]["counts_b"] + r["votes"]["invalid"] == 4
             assert r["score"] in (0.0, 0.5, 1.0) and 0.0 <= r["p_chosen"] <= 1.0
         assert m["invalid"] == sum(r["invalid"] for r in records)
-    from genrm_exp.api import GenRM
+    from genrm_exp.api import RewardModel
 
-    rm = GenRM.from_run(run, device="cpu")  # the same CoT judge from Python: vote share of 2 orders x k=2
+    rm = RewardModel.from_run(run, device="cpu")  # the same CoT judge from Python: vote share of 2 orders x k=2
     assert rm.preference("Say hi.", "Hi!", "No.") in (0.0, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4, 1.0)
     rb = json.loads((run / "rewardbench_results.json").read_text())
     assert rb["model"] == "tiny-random-llama" and rb["model_type"] == "Generative RM"
@@ -46,7 +42,7 @@ def test_cot_evaluation_end_to_end_with_k_2(tmp_path):
 
 
 def test_direct_zero_shot_judge_without_training(tmp_path):
-    ctx = make_ctx(["objective=zero_shot"], tmp_path)
+    ctx = make_ctx(["objective=zero_shot_direct"], tmp_path)
     judge = zero_shot.build(ctx)
     assert isinstance(judge, DirectJudge)
     records = judge.predict(ctx.eval_sets["heldout"], "heldout")
@@ -57,8 +53,8 @@ def test_direct_zero_shot_judge_without_training(tmp_path):
 def test_judge_dtype_auto_decodes_cot_in_float32_on_cpu():
     model = compose(["model=smollm2_135m_instruct"]).model
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
-    assert zero_shot.judge_dtype(compose(["judge=cot"]).judge, model, cpu) == torch.float32
-    assert zero_shot.judge_dtype(compose(["judge=cot"]).judge, model, gpu) == torch.bfloat16
-    assert zero_shot.judge_dtype(compose(["judge=direct"]).judge, model, cpu) == torch.bfloat16
+    assert judge_dtype(compose(["judge=cot"]).judge, model, cpu) == torch.float32
+    assert judge_dtype(compose(["judge=cot"]).judge, model, gpu) == torch.bfloat16
+    assert judge_dtype(compose(["judge=direct"]).judge, model, cpu) == torch.bfloat16
     with pytest.raises(ValueError, match="judge.dtype='fp8'"):
-        zero_shot.judge_dtype(compose(["judge=direct", "judge.dtype=fp8"]).judge, model, cpu)
+        judge_dtype(compose(["judge=direct", "judge.dtype=fp8"]).judge, model, cpu)

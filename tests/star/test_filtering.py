@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from genrm_exp.star.filtering import dpo_rows, hint_messages, keys_without_right, sample_stats, sft_rows, split_chains
+from genrm_exp.star.filtering import dpo_rows, hint_text, keys_without_right, sample_stats, sft_rows, split_chains
 from genrm_exp.star.sampling import Item
 
 
-def row(pair_id: str, swapped: bool, *texts: str) -> dict:
-    return Item.make(pair_id, swapped, f"P[{pair_id}{'BA' if swapped else 'AB'}]").row(texts)
+def row(pair_id: str, order: str, *texts: str) -> dict:
+    return Item.make(pair_id, order, f"P[{pair_id}{order}]").row(texts)
 
 
 # p1 AB: label A. Two distinct right chains (one repeated), one wrong, one invalid.
 # p1 BA: label B. Only wrong chains.      p2 AB: only right.      p3 AB: only invalid.
 SAMPLES = [
-    row("p1", False, "good [[A]]", "good [[A]]", "also [[A]]", "bad [[B]]", "no verdict"),
-    row("p1", True, "x [[A]]", "y [[A]]"),
-    row("p2", False, "fine [[A]]"),
-    row("p3", False, "hmm", "[[C]]"),
+    row("p1", "AB", "good [[A]]", "good [[A]]", "also [[A]]", "bad [[B]]", "no verdict"),
+    row("p1", "BA", "x [[A]]", "y [[A]]"),
+    row("p2", "AB", "fine [[A]]"),
+    row("p3", "AB", "hmm", "[[C]]"),
 ]
 
 
@@ -31,7 +31,7 @@ def test_split_chains_dedupes_and_uses_the_one_parser():
     assert split_chains(SAMPLES[0]) == (["good [[A]]", "also [[A]]"], ["bad [[B]]"], 1)
     assert split_chains(SAMPLES[3]) == ([], [], 2)  # "[[C]]" is not a verdict
     # The last marker wins: a chain that quotes the format then commits to B is wrong for label A.
-    assert split_chains(row("q", False, "answer [[A]] or [[B]]: [[B]]"))[1] == ["answer [[A]] or [[B]]: [[B]]"]
+    assert split_chains(row("q", "AB", "answer [[A]] or [[B]]: [[B]]"))[1] == ["answer [[A]] or [[B]]: [[B]]"]
 
 
 def test_sample_stats_yield_per_pair_and_per_key():
@@ -62,7 +62,7 @@ def test_dpo_pairs_right_against_wrong_and_counts_each_drop_reason():
 
 
 def test_dpo_keep_bounds_pairs_per_key():
-    many = [row("m", False, "r1 [[A]]", "r2 [[A]]", "w1 [[B]]", "w2 [[B]]", "w3 [[B]]")]
+    many = [row("m", "AB", "r1 [[A]]", "r2 [[A]]", "w1 [[B]]", "w2 [[B]]", "w3 [[B]]")]
     assert [(r["chosen"], r["rejected"]) for r in dpo_rows(many, keep=5)[0]] == [("r1 [[A]]", "w1 [[B]]"), ("r2 [[A]]", "w2 [[B]]")]
     assert len(dpo_rows(many, keep=1)[0]) == 1
 
@@ -70,8 +70,8 @@ def test_dpo_keep_bounds_pairs_per_key():
 def test_rationalized_chains_fill_keys_without_right_and_train_on_the_plain_prompt():
     assert keys_without_right(SAMPLES) == ["p1|BA", "p3|AB"]
     hinted = [
-        Item.make("p1", True, "HINTED", train_prompt="P[p1BA]").row(["because [[B]]", "oops [[A]]"]),
-        Item.make("p3", False, "HINTED", train_prompt="P[p3AB]").row(["still nothing"]),
+        Item.make("p1", "BA", "HINTED", train_prompt="P[p1BA]").row(["because [[B]]", "oops [[A]]"]),
+        Item.make("p3", "AB", "HINTED", train_prompt="P[p3AB]").row(["still nothing"]),
     ]
     rows, stats = sft_rows(SAMPLES, keep=1, rationalized=hinted)
     by_key = {r["key"]: r for r in rows}
@@ -83,14 +83,21 @@ def test_rationalized_chains_fill_keys_without_right_and_train_on_the_plain_prom
     assert {"key": "p1|BA", "prompt": "P[p1BA]", "chosen": "because [[B]]", "rejected": "x [[A]]"} in rows
 
 
-def test_rationalizer_prompt_carries_the_known_answer():
-    messages = [{"role": "system", "content": "judge"}, {"role": "user", "content": "Q and answers"}]
+def test_rationalizer_prompt_carries_the_known_answer(tokenizer):
+    from omegaconf import OmegaConf
+
+    from genrm_exp.prompts import render_pair
+
     hint = "Explain why response {winner} is better than response {loser}."
-    out = hint_messages(messages, hint, "B")
-    assert out[-1]["content"] == "Q and answers\n\nExplain why response B is better than response A."
-    assert out[0] == messages[0] and messages[-1]["content"] == "Q and answers"  # input untouched
+    assert hint_text(hint, "B") == "Explain why response B is better than response A."
+    judge = OmegaConf.load("conf/judge/direct.yaml")
+    plain = render_pair(tokenizer, judge, [{"role": "user", "content": "Q?"}], "good", "bad", "BA", open_verdict=False)
+    hinted = render_pair(tokenizer, judge, [{"role": "user", "content": "Q?"}], "good", "bad", "BA", open_verdict=False,
+                         instruction=hint_text(hint, "B"))
+    end = "[The End of Assistant B's Answer]"
+    assert hinted.replace(f"{end}\n\n{hint_text(hint, 'B')}", end) == plain  # the hint closes the user turn
     with pytest.raises(ValueError, match="label"):
-        hint_messages(messages, hint, "tie")
+        hint_text(hint, "tie")
 
 
 def test_keep_must_be_positive():

@@ -43,7 +43,7 @@ class FakeSampler:
 
 
 def plan(n: int) -> list[Item]:
-    return [Item.make(f"p{i}", swapped, f"prompt {i}{swapped}") for i in range(n) for swapped in (False, True)]
+    return [Item.make(f"p{i}", order, f"prompt {i}{order}") for i in range(n) for order in ("AB", "BA")]
 
 
 def test_sampling_writes_plan_order_and_removes_the_partial_file(tmp_path):
@@ -52,7 +52,7 @@ def test_sampling_writes_plan_order_and_removes_the_partial_file(tmp_path):
     assert info == {"keys": 6, "chunks": 2, "chunks_reused": 0, "chunks_sampled": 2}
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["key"] for r in rows] == ["p0|AB", "p0|BA", "p1|AB", "p1|BA", "p2|AB", "p2|BA"]
-    assert rows[1]["label"] == "B" and rows[1]["verdicts"] == ["A", "A"] and rows[1]["texts"][0] == "7:prompt 0True:0 [[A]]"
+    assert rows[1]["label"] == "B" and rows[1]["verdicts"] == ["A", "A"] and rows[1]["texts"][0] == "7:prompt 0BA:0 [[A]]"
     assert not partial_path(path).exists()
 
 
@@ -75,7 +75,7 @@ def test_resume_samples_only_missing_chunks_and_gives_the_same_file(tmp_path):
 
 def test_a_chunk_with_some_keys_written_is_resampled_whole_but_only_missing_rows_added(tmp_path):
     path = tmp_path / "samples.jsonl"
-    first = Item.make("p0", False, "prompt 0False").row(["kept [[B]]"])
+    first = Item.make("p0", "AB", "prompt 0AB").row(["kept [[B]]"])
     partial_path(path).write_text(json.dumps(first) + "\n")
     fake = FakeSampler()
     sample_items(path, plan(1), fake, chunk_size=2, seed=0, log=lambda *_: None)

@@ -19,7 +19,7 @@ from genrm_exp.star.stages import read_jsonl
 # One iteration on 8 pairs x 2 orders x k=2 chains of 16 tokens; verdicts closed, since a random
 # model never writes one, so every objective gets right and wrong chains to train on.
 STAR = [
-    "data.max_length=96",
+    "data.max_length=330",
     "eval=heldout",
     "eval.max_pairs_per_set=3",
     "star.iterations=1",
@@ -45,7 +45,7 @@ def test_one_full_iteration(objective, tmp_path):
     it = ctx.run_dir / "iter_1"
     samples = read_jsonl(it / "samples.jsonl")
     assert len(samples) == 2 * len(ctx.train) and all(len(r["texts"]) == 2 for r in samples)  # both orders, k=2
-    assert {r["swapped"] for r in samples} == {False, True}
+    assert {r["order"] for r in samples} == {"AB", "BA"}
     assert all(v in ("A", "B") for r in samples for v in r["verdicts"])  # closed chains all carry a verdict
     rows_file = "dpo_pairs.jsonl" if objective in ("star_dpo", "star_ipo") else "train_set.jsonl"
     rows = read_jsonl(it / rows_file)
@@ -83,7 +83,7 @@ def _rows(ctx, kind: str) -> list[dict]:
 
     rows = []
     for pair in ctx.train[:4]:
-        prompt = render(ctx.cfg.judge, ctx.tokenizer, pair, False)
+        prompt = render(ctx.cfg.judge, ctx.tokenizer, pair, "AB")
         rows.append({"prompt": prompt, "completion": "A is better. [[A]]", "chosen": "A is better. [[A]]",
                      "rejected": "B is better. [[B]]"})
     return rows
@@ -140,8 +140,8 @@ def test_bootstrap_rationales_file_for_the_first_iteration(tmp_path):
     first = ctx0.train[0]
     rationales = tmp_path / "rationales.jsonl"
     rationales.write_text(
-        json.dumps({"id": first.id, "swapped": False, "text": "Sound reasoning. [[A]]"}) + "\n"
-        + json.dumps({"id": first.id, "swapped": True, "texts": ["Wrong way round. [[A]]", "Right. [[B]]"]}) + "\n")
+        json.dumps({"id": first.id, "order": "AB", "text": "Sound reasoning. [[A]]"}) + "\n"
+        + json.dumps({"id": first.id, "order": "BA", "texts": ["Wrong way round. [[A]]", "Right. [[B]]"]}) + "\n")
     ctx, _ = run("star_sft", tmp_path, "star.iterations=2", f"star.bootstrap.rationales_file={rationales}")
     history = json.loads((ctx.run_dir / "iterations.json").read_text())
     assert history[0]["sample"]["source"] == "rationales_file" and history[1]["sample"]["source"] == "latest_model"
@@ -166,13 +166,13 @@ def test_bootstrap_model_config_samples_the_first_iteration(tmp_path):
 
 def test_rationales_file_errors_name_file_line_and_key(tmp_path):
     bad = tmp_path / "r.jsonl"
-    bad.write_text('{"id": "p", "swapped": false, "text": "x [[A]]"}\n{"id": "p", "text": "y"}\n')
-    with pytest.raises(ValueError, match=r"r.jsonl line 2: key 'swapped'"):
+    bad.write_text('{"id": "p", "order": "AB", "text": "x [[A]]"}\n{"id": "p", "swapped": true, "text": "y"}\n')
+    with pytest.raises(ValueError, match=r"r.jsonl line 2: key 'order' is None \(expected one of \['AB', 'BA'\]\)"):
         read_rationales(bad)
-    bad.write_text('{"id": "p", "swapped": true, "texts": []}\n')
+    bad.write_text('{"id": "p", "order": "BA", "texts": []}\n')
     with pytest.raises(ValueError, match=r"line 1: expected key 'text'"):
         read_rationales(bad)
-    with pytest.raises(FileNotFoundError, match="rationales_file"):
+    with pytest.raises(ValueError, match="rationales_file"):
         read_rationales(tmp_path / "missing.jsonl")
 
 

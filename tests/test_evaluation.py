@@ -1,0 +1,49 @@
+"""Evaluation bookkeeping: a set named after a benchmark keeps its own statistics beside the
+benchmark's section scores, every set carries its fingerprint and length baselines.
+
+    python -m pytest tests/test_evaluation.py -q
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from conftest import TINY
+from support import ENV, genrm, run_group
+
+SUBSETS = ["llmbar-natural", "alpacaeval-easy", "hep-go", "donotanswer"]
+
+
+def _rewardbench_file(path) -> None:
+    """A few rows in allenai/reward-bench's `filtered` schema: id, prompt, chosen, rejected, subset."""
+    rows = [{"id": 100 * i + j, "prompt": f"Question {i}.{j}?", "chosen": f"A careful answer {j}" * (1 + j % 3),
+             "rejected": f"Wrong {j}", "chosen_model": "m1", "rejected_model": "m2", "subset": subset}
+            for i, subset in enumerate(SUBSETS) for j in range(3)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_eval_rewardbench_keeps_the_set_and_the_section_scores_apart(tmp_path):
+    data = tmp_path / "rb.jsonl"
+    _rewardbench_file(data)
+    run = tmp_path / "run"
+    tiny = [o for o in TINY if not o.startswith("eval.max_pairs_per_set")]
+    out = genrm(*tiny, "objective=zero_shot_direct", "judge.order=both", "eval=rewardbench", "eval.heldout=false",
+                "eval.sets.rewardbench.hub=null", "eval.sets.rewardbench.split=null", f"+eval.sets.rewardbench.path={data}",
+                f"paths.outputs={tmp_path}", f"hydra.run.dir={run}", timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    entry = metrics["rewardbench"]  # the set: its own accuracy, interval and judge statistics
+    assert entry["n"] == 12 and {"accuracy", "ci95", "ece", "a_rate", "position_consistency", "fingerprint"} <= set(entry)
+    assert entry["baseline_longer"] == 1.0 and entry["baseline_shorter"] == 0.0  # every chosen answer is the longer here
+    sections = metrics["_benchmarks"]["rewardbench"]  # the benchmark: section scores
+    assert set(sections["sections"]) == {"Chat", "Chat Hard", "Safety", "Reasoning"} and sections["partial"] is True
+    scores = [json.loads(line)["score"] for line in (run / "predictions" / "rewardbench.jsonl").read_text().splitlines()]
+    assert entry["accuracy"] == sum(scores) / len(scores)
+    assert json.loads((run / "data.json").read_text())["eval_fingerprints"]["rewardbench"] == entry["fingerprint"]
+    rep = run_group([sys.executable, "-m", "genrm_exp.report", str(run)], env=ENV, timeout=120)
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    text = (run / "report.md").read_text()
+    judge_rows = text.split("## Judges")[1].split("\n## ")[0].splitlines()
+    assert any(r.startswith("| zero_shot_direct") and "| rewardbench |" in r for r in judge_rows)  # the set's own row
+    assert "## rewardbench sections" in text and "Chat Hard" in text
