@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO, TINY
 
 ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL_ERROR": "0"}
@@ -84,3 +85,14 @@ def test_user_error_is_one_line_without_traceback(tmp_path):
     shown = subprocess.run([sys.executable, "-m", "genrm_exp", *args], cwd=REPO, env={**ENV, "GENRM_TRACEBACK": "1"},
                            capture_output=True, text=True, timeout=600)
     assert shown.returncode == 2 and "Traceback (most recent call last)" in shown.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("objective", [["objective=zero_shot", "judge=cot"], ["objective=star_dpo"]])
+def test_smoke_run_finishes_in_under_a_minute(objective, tmp_path):
+    """experiment=smoke caps evaluation pairs, chains and new tokens: measured 24 s (zero_shot cot)
+    and 46 s (star_dpo) on a shared 2-core CPU, every other objective between 9 and 48 s."""
+    out = genrm("experiment=smoke", *objective, f"paths.outputs={tmp_path}", "hydra.run.dir=" + str(tmp_path / "run"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["_run"]["seconds_total"] < 60 and metrics["llmbar-natural"]["n"] == 6
