@@ -1,5 +1,6 @@
 """The server's parts without a model: dynamic batching, OpenRLHF query splitting, the command line,
-the config and the loading checks (milliseconds each).
+the config and the loading checks (milliseconds each), and a tiny zero-shot CoT judge loaded from
+conf/serve.yaml (seconds).
 
     python -m pytest tests/test_serve_units.py -q
 """
@@ -125,3 +126,18 @@ def test_pickled_weights_and_remote_code_are_refused_unless_allowed(tmp_path: Pa
 
     with pytest.raises(ConfigError, match="trust_remote_code=true"):
         check_remote_code(OmegaConf.create({"name": "m", "trust_remote_code": True}), allowed=False)
+
+
+def test_a_zero_shot_cot_judge_loads_from_the_serve_config():
+    from hydra import compose, initialize_config_dir
+
+    from genrm_exp.serve.loading import load
+
+    overrides = ["model=tiny_random", "judge.style=cot", "judge.k=2", "judge.order=fixed", "device=cpu"]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="serve", overrides=overrides)
+    rm = load(cfg)
+    assert rm.kind == "pairwise" and rm.info()["judge"] | {"temperature": None} == {
+        "style": "cot", "order": "fixed", "k": 2, "temperature": None, "close_verdict": None}
+    (out,) = rm.judge_pairs(["What is 2+2?"], ["4"], ["5"])
+    assert sum(out["votes"].values()) == 2 and 0.0 <= out["p_a"] <= 1.0
