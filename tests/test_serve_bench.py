@@ -2,15 +2,18 @@
 runs, nothing is lost, answers match the offline judge and the table prints (the figures themselves
 come from `python -m bench.serving`, not from here).
 
-    python -m pytest tests/test_serve_bench.py -q
+    python -m pytest tests/test_serve_bench.py -q -m slow      # ~15 s: a server and the offline judge
 """
 
 from __future__ import annotations
+
+import pytest
 
 from bench import serving
 from bench.shapes import WORKLOADS, load_tokenizer, real_texts
 
 
+@pytest.mark.slow
 def test_load_test_runs_checks_against_offline_and_tabulates():
     texts = real_texts(4, load_tokenizer(), WORKLOADS["cpu"])
     result = serving.run(clients=2, requests=2, serve_args=["model=tiny_random", "max_wait_ms=200"], texts=texts)

@@ -115,6 +115,17 @@ def test_serve_config_composes_with_loopback_defaults():
     assert cfg.trust_remote_code is False and cfg.allow_pickle is False and cfg.token_env == "GENRM_SERVE_TOKEN"
 
 
+def test_a_folder_that_is_no_run_is_refused_with_the_reason(tmp_path: Path):
+    from hydra import compose, initialize_config_dir
+
+    from genrm_exp.serve.loading import load
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="serve", overrides=[f"run_dir={tmp_path}"])
+    with pytest.raises(ConfigError, match="no config.yaml"):
+        load(cfg)
+
+
 def test_pickled_weights_and_remote_code_are_refused_unless_allowed(tmp_path: Path):
     (tmp_path / "pytorch_model.bin").write_bytes(b"")
     with pytest.raises(ConfigError, match="pickled weights only"):

@@ -48,10 +48,10 @@ def load(cfg):
         if not (run_dir / "config.yaml").is_file():
             raise ConfigError(f"run_dir={run_dir}: no config.yaml (expected a run folder written by `python -m genrm_exp`)")
         check_remote_code(OmegaConf.load(run_dir / "config.yaml").model, bool(cfg.trust_remote_code))
-        ckpt = checkpoints.latest(run_dir)
+        ckpt = checkpoints.latest(run_dir) if cfg.checkpoint is None else checkpoints.check(Path(str(cfg.checkpoint)))
         if ckpt is not None:
             check_weights(ckpt, bool(cfg.allow_pickle))
-        return RewardModel.from_run(run_dir, device=cfg.device, **judge_overrides(cfg))
+        return RewardModel.from_run(run_dir, checkpoint=ckpt, device=cfg.device, **judge_overrides(cfg))
     return zero_shot(cfg)
 
 
