@@ -337,6 +337,8 @@ def ppe_correctness(row: Mapping, spec: Mapping) -> list[Parsed]:
     correct response is chosen, so the part is ``c<correct>r<incorrect>``. The row (one
     question answered K times by one model) is the group."""
     scores = fields.a_list(row, "scores")
+    if not all(isinstance(v, (bool, int, float)) for v in scores):
+        raise BadRow("wrong_type", f"key 'scores' is {scores!r} (expected a grade per response: true/false or 0/1)")
     conflicts = fields.a_list(row, "sampled_conflict_pairs")
     row_id = _ident(row, "question_id")
     if "model_name" in row:

@@ -81,6 +81,7 @@ def test_ppe_option_covers_human_and_five_correctness_sets(hub):
     ("ppe_correctness", {**PPE_C, "sampled_conflict_pairs": [[0, 5]]},
      "key 'sampled_conflict_pairs[0]' is [0, 5] (expected two indices into 'scores', 0 to 1)"),
     ("ppe_correctness", {**PPE_C, "scores": [True, True]}, "two responses of equal score"),
+    ("ppe_correctness", {**PPE_C, "scores": [True, None]}, "key 'scores' is [True, None] (expected a grade"),
 ])
 def test_bad_benchmark_rows_name_row_and_key(monkeypatch, fmt, row, message):
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=lambda *a, **k: [row]))
