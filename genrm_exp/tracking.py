@@ -20,10 +20,10 @@ from omegaconf import OmegaConf
 
 
 def run_name_from(cfg, overrides: Sequence[str]) -> str:
-    """`cfg.run_name`, or the objective plus the command-line overrides (what a sweep varies)."""
+    """`cfg.run_name`, or the objective plus the other command-line overrides (what a sweep varies)."""
     if cfg.run_name:
         return str(cfg.run_name)
-    kept = [o for o in overrides if not o.startswith(("hydra.", "paths.", "logger."))]
+    kept = [o for o in overrides if not o.startswith(("hydra.", "paths.", "logger.", "objective="))]
     return ",".join([str(cfg.objective.name)] + kept)[:128]
 
 

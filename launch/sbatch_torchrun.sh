@@ -3,14 +3,14 @@
 # torchrun on every node (one srun task per node), 8 GPUs per node, the run folder fixed up front so
 # that every rank writes to the same place. Arguments after the script are genrm_exp overrides.
 #
-#   sbatch launch/sbatch_torchrun.sh experiment=paper_ultrafeedback +method=star_dpo
-#   sbatch --nodes=2 launch/sbatch_torchrun.sh experiment=paper_ultrafeedback +method=star_dpo
+#   sbatch launch/sbatch_torchrun.sh experiment=paper_ultrafeedback objective=star_dpo
+#   sbatch --nodes=2 launch/sbatch_torchrun.sh experiment=paper_ultrafeedback objective=star_dpo
 #   sbatch --partition=debug --nodes=1 --gpus-per-node=2 --time=00:30:00 \
-#       --export=ALL,GPUS_PER_NODE=2 launch/sbatch_torchrun.sh experiment=paper_ultrafeedback_offline +method=bt
+#       --export=ALL,GPUS_PER_NODE=2 launch/sbatch_torchrun.sh experiment=paper_ultrafeedback_offline objective=bt
 #
-# A grid is one sbatch per method (the paper grids sweep +method; a plain job runs one cell):
+# A grid is one sbatch per objective (the paper grids sweep `objective`; a plain job runs one cell):
 #   for m in zero_shot_direct zero_shot_cot bt pair_rm genrm star_sft star_dpo star_rationalizer; do
-#     sbatch launch/sbatch_torchrun.sh experiment=paper_ultrafeedback +method=$m; done
+#     sbatch launch/sbatch_torchrun.sh experiment=paper_ultrafeedback objective=$m; done
 #
 # Edit the #SBATCH lines (partition, account) or pass them to sbatch; setup lines go in SETUP below.
 #SBATCH --job-name=genrm_exp

@@ -28,7 +28,8 @@ def test_run_end_to_end_writes_every_output(tmp_path):
         assert metrics[name]["n"] == 6
         lines = (run / "predictions" / f"{name}.jsonl").read_text().splitlines()
         assert len(lines) == 6 and "score" in json.loads(lines[0])
-    assert metrics["rewardbench"]["partial"] is True and "Chat Hard" in metrics["rewardbench"]["sections"]
+    rb = metrics["_benchmarks"]["rewardbench"]  # section scores, apart from the sets
+    assert rb["partial"] is True and "Chat Hard" in rb["sections"]
     assert (run / "config.yaml").is_file() and (run / "data.json").is_file()
     assert list((run / "wandb").glob("offline-run-*/run-*.wandb")), "no offline W&B run"
     assert "RewardBench" in out.stdout and "heldout" in out.stdout

@@ -19,7 +19,7 @@ def group_options() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("group", "option"), group_options())
 def test_every_option_composes_and_resolves(group, option, tmp_path):
-    # A group outside the defaults list (e.g. `method`, used by experiments) is added with `+`.
+    # A group outside the defaults list is added with `+`.
     cfg = compose([f"{'' if group in DEFAULTS else '+'}{group}={option}"], tmp_path)
     # Every interpolation resolves; only values marked ??? (to be given on the command line) may stay.
     resolved = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)

@@ -46,4 +46,4 @@ def test_eval_rewardbench_keeps_the_set_and_the_section_scores_apart(tmp_path):
     text = (run / "report.md").read_text()
     judge_rows = text.split("## Judges")[1].split("\n## ")[0].splitlines()
     assert any(r.startswith("| zero_shot_direct") and "| rewardbench |" in r for r in judge_rows)  # the set's own row
-    assert "## rewardbench sections" in text and "Chat Hard" in text
+    assert "## RewardBench sections" in text and "Chat Hard" in text

@@ -125,7 +125,7 @@ def test_failed_cell_leaves_the_sweep_to_finish(launcher, tmp_path):
     the failed cell keeps config.yaml and error.txt and closes its W&B run, the report marks it FAILED,
     and both W&B runs carry group (experiment / sweep), job type and config."""
     sweep = tmp_path / "sweep_x"
-    out = genrm("-m", f"hydra/launcher={launcher}", "experiment=paper_ultrafeedback_offline", "+method=bt", *TINY,
+    out = genrm("-m", f"hydra/launcher={launcher}", "experiment=paper_ultrafeedback_offline", "objective=bt", *TINY,
                 "model.dtype=bogus,float32", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")
     assert out.returncode != 0
     by_dtype = {yaml.safe_load((d / "config.yaml").read_text())["model"]["dtype"]: d for d in sweep.glob("[0-9]*")}
@@ -138,7 +138,7 @@ def test_failed_cell_leaves_the_sweep_to_finish(launcher, tmp_path):
         assert run.run_group == "paper_ultrafeedback_offline/sweep_x" and run.job_type == "bt"
         config = {item.key: json.loads(item.value_json) for item in run.config.update}
         assert config["objective"]["name"] == "bt" and config["model"]["name"] == "tiny-random-llama"
-        assert "+method=bt" in run.display_name
+        assert run.display_name.startswith("bt")
         assert [r.exit.exit_code for r in records if r.HasField("exit")] == [exit_code]
     history = [r.history for r in wandb_records(good) if r.HasField("history")]
     keys = {"/".join(item.nested_key) or item.key for h in history for item in h.item}
@@ -163,7 +163,7 @@ def test_sbatch_fallback_runs_torchrun_with_a_fixed_run_folder(tmp_path):
            "SLURM_JOB_ID": "4242", "SLURM_JOB_NODELIST": "localhost", "SLURM_NNODES": "1", "SLURM_SUBMIT_DIR": str(REPO),
            "GPUS_PER_NODE": "2", "RUN_DIR": str(tmp_path / "run")}
     out = run_group(["bash", str(REPO / "launch" / "sbatch_torchrun.sh"), "experiment=paper_ultrafeedback_offline",
-                     "+method=bt", *TINY, f"paths.outputs={tmp_path}"], env=env, timeout=400)
+                     "objective=bt", *TINY, f"paths.outputs={tmp_path}"], env=env, timeout=400)
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["_run"]["world_size"] == 2 and metrics["_run"]["objective"] == "bt"

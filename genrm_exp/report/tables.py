@@ -16,6 +16,9 @@ from genrm_exp.evaluation import BENCHMARKS_KEY, set_entries
 from genrm_exp.report.runs import set_names
 
 MISMATCH = "≠"
+# How benchmark keys of metrics.json's `_benchmarks` are titled in tables.
+TITLES = {"rewardbench": "RewardBench", "rewardbench2": "RewardBench 2", "rmbench": "RM-Bench", "judgebench": "JudgeBench",
+          "ppe_human": "PPE human preference", "ppe_correctness": "PPE correctness"}
 BASELINES = {"baseline_longer": "baseline: longer response", "baseline_shorter": "baseline: shorter response"}
 
 
@@ -99,7 +102,7 @@ def _sections(runs: list[dict]) -> list[str]:
     for bench in names:
         rows = [(r["name"], benchmarks(r["metrics"])[bench]) for r in runs if bench in benchmarks(r["metrics"])]
         cols = sorted({s for _, entry in rows for s in entry.get("sections", {})})
-        lines += ["", f"## {bench} sections", "", "| run | score | " + " | ".join(cols) + " | missing |",
+        lines += ["", f"## {TITLES.get(bench, bench)} sections", "", "| run | score | " + " | ".join(cols) + " | missing |",
                   "|" + "---|" * (len(cols) + 3)]
         for name, entry in rows:
             vals = [f"{100 * entry['sections'][c]:.1f}" if c in entry.get("sections", {}) else "-" for c in cols]
@@ -128,7 +131,7 @@ def print_metrics(results: dict, *, title: str) -> None:
         table.add_row(name, cell(entry).rsplit(" n=", 1)[0], str(entry["n"]), extras)
     for bench, entry in benchmarks(results).items():
         sections = ", ".join(f"{k} {100 * v:.1f}" for k, v in entry.get("sections", {}).items())
-        table.add_row(bench, benchmark_cell(entry), "", sections)
+        table.add_row(f"{TITLES.get(bench, bench)} (benchmark)", benchmark_cell(entry), "", sections)
     console.print(table)
 
 
