@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from tqdm.auto import tqdm
 
+from genrm_exp.errors import ConfigError
 from genrm_exp.prompts import VERDICT_OPEN
 from genrm_exp.verdicts import INVALID, parse_verdict
 
@@ -46,7 +47,7 @@ def close_verdicts(scorer, prompts: Sequence[str], texts: Sequence[list[str]], *
     `verdict_probs(rendered_open_texts) -> [(P(A) / (P(A) + P(B)), mass)]` (judges.direct.DirectJudge);
     `setting` names the config key in errors."""
     if not close.endswith(VERDICT_OPEN):
-        raise ValueError(f"{setting}={close!r}: must end with {VERDICT_OPEN!r}")
+        raise ConfigError(f"{setting}={close!r}: must end with {VERDICT_OPEN!r}")
     todo = [(i, j) for i, chains in enumerate(texts) for j, t in enumerate(chains) if parse_verdict(t) == INVALID]
     out = [list(chains) for chains in texts]
     closed = [[False] * len(chains) for chains in texts]

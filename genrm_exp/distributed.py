@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from genrm_exp.errors import ConfigError
+
 T = TypeVar("T")
 
 # Set by _export_submitit so that ranks() can say which launcher started the job.
@@ -49,9 +51,9 @@ def _from_env() -> Ranks:
             rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
             local = int(os.environ.get("LOCAL_RANK", rank))
         except ValueError as err:
-            raise ValueError(f"RANK / WORLD_SIZE / LOCAL_RANK must be integers: {err}") from err
+            raise ConfigError(f"RANK / WORLD_SIZE / LOCAL_RANK must be integers: {err}") from err
         if not 0 <= rank < world:
-            raise ValueError(f"RANK={rank} is not in [0, WORLD_SIZE={world})")
+            raise ConfigError(f"RANK={rank} is not in [0, WORLD_SIZE={world})")
         return Ranks(rank, local, world, os.environ.get(_LAUNCHER_VAR, "torchrun"))
     return Ranks(0, 0, 1, "single")
 

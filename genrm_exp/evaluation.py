@@ -7,7 +7,10 @@ cells of a grid can be checked to have scored the same inputs; the baselines are
 picking the longer (shorter) response, in characters. Benchmark scores go under `_benchmarks`
 (`_benchmarks.rewardbench`: RewardBench's section scores when its subsets were evaluated, marked
 partial when sections are missing), never beside the sets, so a set may be named after a benchmark.
-Under several ranks the pairs are sharded over them and gathered back.
+Other benchmarks (genrm_exp/benchmarks: RewardBench 2, RM-Bench, JudgeBench, PPE) are scored from
+the records of every set with their source, pooled over sets, into `_benchmarks.<source>`, and each
+writes `<source>_results.json` in its own leaderboard layout. Under several ranks the pairs are
+sharded over them and gathered back.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from genrm_exp import distributed, metrics, rewardbench
+from genrm_exp import benchmarks, distributed, metrics, rewardbench
 from genrm_exp.atomic import write_json_atomic, write_jsonl_atomic
 from genrm_exp.data.fingerprint import fingerprint
+from genrm_exp.data.formats import is_tie
 from genrm_exp.data.schema import Pair
 from genrm_exp.errors import ConfigError
 
@@ -38,8 +42,9 @@ def set_metrics(records: Sequence[dict], *, bootstrap_samples: int, seed: int, p
     scored) also its fingerprint and the length baselines."""
     scores = [r["score"] for r in records]
     out = metrics.summarize(scores, seed=seed, n_boot=bootstrap_samples)
-    if pairs is not None:
-        base = metrics.length_baseline([len(p.chosen) for p in pairs], [len(p.rejected) for p in pairs])
+    if pairs is not None:  # a tie (labelled files, ties: half) has neither side longer on purpose: 0.5
+        lengths = [(1, 1) if is_tie(p) else (len(p.chosen), len(p.rejected)) for p in pairs]
+        base = metrics.length_baseline([c for c, _ in lengths], [r for _, r in lengths])
         out.update(fingerprint=fingerprint(pairs), baseline_longer=base["longer"], baseline_shorter=base["shorter"])
     probs = [r["p_chosen"] for r in records if r.get("p_chosen") is not None]
     if probs:
@@ -82,26 +87,49 @@ def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, b
     when RewardBench subsets were evaluated; `model_name` goes into it (default: the run folder's name)."""
     results: dict[str, dict] = {}
     subset_acc: dict[str, float] = {}
+    pooled: dict[str, tuple[list, list]] = {}
+    model_type = getattr(judge, "rewardbench_model_type", "Seq. Classifier")  # set by every judge class
+    name_in_files = model_name or run_dir.name
     for name, pairs in eval_sets.items():
         if name.startswith("_"):
             raise ConfigError(f"eval.sets.{name}: set names starting with '_' are reserved for metrics.json's own keys")
         # Each rank judges a strided share (equal lengths, so ZeRO-3 forwards stay in lockstep);
         # every rank gets all records back in input order, and rank 0 writes them.
         mine = distributed.shard(pairs, even=True)
-        records = distributed.gather(judge.predict(mine, name), total=len(pairs))
+        records = score_ties(pairs, distributed.gather(judge.predict(mine, name), total=len(pairs)))
         if distributed.is_main():
             write_jsonl_atomic(run_dir / "predictions" / f"{name}.jsonl", records)
         results[name] = set_metrics(records, bootstrap_samples=bootstrap_samples, seed=seed, pairs=pairs)
         for p, r in zip(pairs, records):
             if p.source == "rewardbench":
                 subset_acc.setdefault(p.subset, []).append(r["score"])
+            elif p.source in benchmarks.BENCHMARKS:  # pooled over sets: PPE's correctness sets share one source
+                pooled.setdefault(p.source, ([], []))
+                pooled[p.source][0].append(p)
+                pooled[p.source][1].append(r)
         if tracker is not None:
             tracker.table(f"predictions/{name}", records[:200])
+    scores: dict[str, dict] = {}
     if subset_acc:
         acc = {s: metrics.pair_accuracy(v) for s, v in subset_acc.items()}
-        results[BENCHMARKS_KEY] = {"rewardbench": rewardbench.section_scores(acc)}
+        scores["rewardbench"] = rewardbench.section_scores(acc)
         if distributed.is_main():
-            model_type = getattr(judge, "rewardbench_model_type", "Seq. Classifier")  # set by generative judges
             write_json_atomic(run_dir / "rewardbench_results.json",
-                              rewardbench.to_rewardbench_json(model_name or run_dir.name, acc, model_type=model_type))
+                              rewardbench.to_rewardbench_json(name_in_files, acc, model_type=model_type))
+    for source, (bench_pairs, bench_records) in pooled.items():
+        scores[source] = benchmarks.score(source, bench_pairs, bench_records)
+        if distributed.is_main():
+            write_json_atomic(run_dir / f"{source}_results.json",
+                              benchmarks.leaderboard_json(source, name_in_files, model_type, bench_pairs, bench_records))
+    if scores:
+        results[BENCHMARKS_KEY] = scores
     return results
+
+
+def score_ties(pairs: Sequence[Pair], records: list[dict]) -> list[dict]:
+    """A pair labelled a tie (data/formats.py `is_tie`) scores 0.5 whatever the judge said; its
+    record says so (`tie`)."""
+    for pair, record in zip(pairs, records, strict=True):
+        if is_tie(pair):
+            record.update(score=0.5, correct=False, tie=True)
+    return records

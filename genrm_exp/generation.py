@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 from genrm_exp import costs
 from genrm_exp.decoding import Decoder, StopFn, choose, first_stop, uniforms
+from genrm_exp.errors import ConfigError
 from genrm_exp.verdicts import closes_answer
 
 BACKENDS = ("static", "hf_generate")
@@ -57,9 +58,9 @@ class SamplingParams:
 
     def __post_init__(self) -> None:
         if self.k < 1 or self.max_new_tokens < 1:
-            raise ValueError(f"SamplingParams: k={self.k} and max_new_tokens={self.max_new_tokens} must be >= 1")
+            raise ConfigError(f"SamplingParams: k={self.k} and max_new_tokens={self.max_new_tokens} must be >= 1")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ValueError(f"SamplingParams: temperature={self.temperature} must be >= 0, top_p={self.top_p} in (0, 1]")
+            raise ConfigError(f"SamplingParams: temperature={self.temperature} must be >= 0, top_p={self.top_p} in (0, 1]")
 
     @classmethod
     def from_judge(cls, judge_cfg, *, seed: int) -> SamplingParams:
@@ -130,9 +131,9 @@ class Generator:
 
     def __init__(self, model, tokenizer, *, batch_size: int, backend: str = "static", compile: bool = False):
         if batch_size < 1:
-            raise ValueError(f"batch_size={batch_size} must be >= 1")
+            raise ConfigError(f"batch_size={batch_size} must be >= 1")
         if backend not in BACKENDS:
-            raise ValueError(f"backend={backend!r}: expected one of {list(BACKENDS)}")
+            raise ConfigError(f"backend={backend!r}: expected one of {list(BACKENDS)}")
         self.model, self.tokenizer, self.batch_size, self.backend = model, tokenizer, batch_size, backend
         self.compile = bool(compile)
         self._decoder = None

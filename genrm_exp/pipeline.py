@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 from genrm_exp.data.budget import Budget, TruncationCounter, fit_pair_text
 from genrm_exp.data.fingerprint import fingerprint
 from genrm_exp.data.loaders import load_pairs
-from genrm_exp.data.splits import split_heldout
+from genrm_exp.data.splits import cap_whole_items, split_heldout
 
 # Written into the run folder when the job raises; genrm_exp.report shows its last line.
 ERROR_FILE = "error.txt"
@@ -53,8 +53,8 @@ def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
     for name, spec in cfg.eval.sets.items():
         eval_sets[name], rep = load_pairs(_spec(spec), on_bad_row=cfg.data.on_bad_row)
         report[name] = rep.__dict__
-    if cfg.eval.max_pairs_per_set is not None:
-        eval_sets = {k: v[: int(cfg.eval.max_pairs_per_set)] for k, v in eval_sets.items()}
+    if cfg.eval.max_pairs_per_set is not None:  # whole best-of-N items only
+        eval_sets = {k: cap_whole_items(v, int(cfg.eval.max_pairs_per_set)) for k, v in eval_sets.items()}
     report["sizes"] = {"train": len(train), **{k: len(v) for k, v in eval_sets.items()}}
     return train, eval_sets, report
 
@@ -86,8 +86,19 @@ def fit_eval(pairs: list, tokenizer, eval_cfg) -> tuple[list, dict[str, int]]:
     both responses together within eval.max_length tokens of text (no template or judge tokens
     counted; budget.py's policy), truncated or (eval.truncation=drop) dropped, and counted. Every
     method of a grid then scores the same pairs with the same text (the fingerprints in metrics.json
-    say so); each adds its own template around them and cuts nothing more."""
-    return _fit(pairs, tokenizer, Budget(int(eval_cfg.max_length), str(eval_cfg.truncation)), 2, 0)
+    say so); each adds its own template around them and cuts nothing more. Under truncation=drop a
+    benchmark's item (pairs sharing a group, scored together: genrm_exp/benchmarks) goes whole when
+    any of its pairs is dropped."""
+    from genrm_exp.benchmarks import BENCHMARKS
+
+    kept, counts = _fit(pairs, tokenizer, Budget(int(eval_cfg.max_length), str(eval_cfg.truncation)), 2, 0)
+    kept_ids = {p.id for p in kept}
+    broken = {p.group for p in pairs if p.group is not None and p.source in BENCHMARKS and p.id not in kept_ids}
+    if broken:
+        before = len(kept)
+        kept = [p for p in kept if p.group not in broken]
+        counts["dropped_with_their_item"] = before - len(kept)
+    return kept, counts
 
 
 def _fit(pairs, tokenizer, budget: Budget, n_responses: int, overhead: int) -> tuple[list, dict[str, int]]:

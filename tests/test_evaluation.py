@@ -47,3 +47,34 @@ def test_eval_rewardbench_keeps_the_set_and_the_section_scores_apart(tmp_path):
     judge_rows = text.split("## Judges")[1].split("\n## ")[0].splitlines()
     assert any(r.startswith("| zero_shot_direct") and "| rewardbench |" in r for r in judge_rows)  # the set's own row
     assert "## RewardBench sections" in text and "Chat Hard" in text
+
+
+def test_a_best_of_4_benchmark_is_scored_by_item_and_written_in_its_own_layout(tmp_path):
+    """eval=rewardbench2 on a local file in the Hub schema: each prompt is three pairs (one chosen
+    against three rejected) that the evaluation cap keeps whole; the benchmark's score pools its
+    items (an item is right when the chosen response wins all three) and rewardbench2_results.json
+    is written beside metrics.json."""
+    rows = [{"id": str(i), "prompt": f"Question {i}?", "chosen": [f"good answer {i}"], "rejected": [f"bad {i}.{j}" for j in range(3)],
+             "num_correct": 1, "num_rejected": 3, "total_completions": 4, "models": ["m"] * 4,
+             "subset": ["Factuality", "Math", "Safety", "Focus"][i % 4]} for i in range(4)]
+    data = tmp_path / "rb2.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = tmp_path / "run"
+    tiny = [o for o in TINY if not o.startswith("eval.max_pairs_per_set")]
+    out = genrm(*tiny, "objective=zero_shot_direct", "eval=rewardbench2", "eval.heldout=false", "eval.max_pairs_per_set=7",
+                "eval.sets.rewardbench2.hub=null", "eval.sets.rewardbench2.split=null", f"+eval.sets.rewardbench2.path={data}",
+                f"paths.outputs={tmp_path}", f"hydra.run.dir={run}", timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["rewardbench2"]["n"] == 6  # a cap of 7 pairs keeps two whole items, not 7 pairs
+    records = [json.loads(line) for line in (run / "predictions" / "rewardbench2.jsonl").read_text().splitlines()]
+    by_item: dict[str, list[float]] = {}
+    for r in records:
+        by_item.setdefault(r["id"].split("/")[0], []).append(r["score"])
+    expected = [1.0 if all(s == 1.0 for s in v) else 0.0 for v in by_item.values()]  # no ties at the top here
+    bench = metrics["_benchmarks"]["rewardbench2"]
+    assert bench["n_items"] == 2 and set(bench["sections"]) <= {"Factuality", "Math"}
+    sections = {rows[int(item.split(":")[1])]["subset"]: e for item, e in zip(by_item, expected)}
+    assert bench["sections"] == sections and bench["score"] == sum(expected) / len(expected)
+    assert bench["partial"] is True and "Ties" in bench["missing_sections"]
+    assert (run / "rewardbench2_results.json").is_file()

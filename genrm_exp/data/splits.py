@@ -17,6 +17,7 @@ import json
 from collections.abc import Sequence
 
 from genrm_exp.data.schema import Pair
+from genrm_exp.errors import ConfigError
 
 
 def _key(salt: str, seed: int, pair_id: str) -> str:
@@ -46,7 +47,7 @@ def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int) -> tuple[li
     seed give the same split in any input order.
     """
     if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"fraction is {fraction!r} (expected a number in [0, 1])")
+        raise ConfigError(f"fraction is {fraction!r} (expected a number in [0, 1])")
     if len({p.id for p in pairs}) != len(pairs):
         raise ValueError("pair ids must be unique to split deterministically")
     members: dict[str, list[int]] = {}
@@ -61,6 +62,26 @@ def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int) -> tuple[li
     train = [p for i, p in enumerate(pairs) if i not in chosen]
     heldout = [p for i, p in enumerate(pairs) if i in chosen]
     return train, heldout
+
+
+def cap_whole_items(pairs: Sequence[Pair], limit: int) -> list[Pair]:
+    """The first pairs of a set up to `limit`, taken item by item: pairs sharing a `group` (a
+    best-of-N item, an RM-Bench prompt's style pairs) are kept or left out together, so a cap never
+    scores half an item. The first item is kept whole even when it alone is over `limit`."""
+    kept: list[Pair] = []
+    order: list[str] = []
+    members: dict[str, list[Pair]] = {}
+    for p in pairs:
+        key = p.group if p.group is not None else f"pair\0{p.id}"
+        if key not in members:
+            order.append(key)
+            members[key] = []
+        members[key].append(p)
+    for key in order:
+        if kept and len(kept) + len(members[key]) > limit:
+            break
+        kept += members[key]
+    return kept
 
 
 def thirds(pairs: Sequence[Pair], n_parts: int, seed: int) -> list[list[Pair]]:

@@ -12,8 +12,12 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from genrm_exp.data.schema import DataError
+
 
 class ReplayJudge:
+    rewardbench_model_type = "Generative RM"  # what it replays: a STaR run's chain-of-thought judge
+
     def __init__(self, folder: Path, make_inner: Callable | None = None):
         self.folder, self.make_inner, self._inner = Path(folder), make_inner, None
 
@@ -24,7 +28,7 @@ class ReplayJudge:
                 by_id = {r["id"]: r for r in map(json.loads, f)}
             missing = [p.id for p in pairs if p.id not in by_id]
             if missing:
-                raise ValueError(f"{path} has no prediction for pair {missing[0]!r} ({len(missing)} missing); "
+                raise DataError(f"{path} has no prediction for pair {missing[0]!r} ({len(missing)} missing); "
                                  "the evaluation sets changed since it was written")
             return [by_id[p.id] for p in pairs]
         if self.make_inner is None:

@@ -10,6 +10,8 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from genrm_exp.errors import ConfigError
+
 
 def trl_config(config_cls, ctx, *, stage: str = "train", **overrides: Any):
     cfg = ctx.cfg
@@ -47,7 +49,7 @@ def _cpu_ranks(cfg) -> dict[str, Any]:
     if distributed.world_size() == 1 or torch.cuda.is_available():
         return {}
     if cfg.deepspeed.config is not None:
-        raise ValueError(f"deepspeed={cfg.deepspeed.name} over {distributed.world_size()} CPU processes: accelerate "
+        raise ConfigError(f"deepspeed={cfg.deepspeed.name} over {distributed.world_size()} CPU processes: accelerate "
                          "runs DeepSpeed across processes on GPUs only; use deepspeed=none (DDP over gloo), "
                          "or one process (DeepSpeed in a world of one)")
     return {"use_cpu": True}

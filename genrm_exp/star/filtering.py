@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from genrm_exp.errors import ConfigError
 from genrm_exp.verdicts import INVALID, parse_verdict
 
 
@@ -86,7 +87,7 @@ def sft_rows(samples: Sequence[Mapping], keep: int, rationalized: Sequence[Mappi
     """Prompt/completion rows from the right chains (sampled first, then rationalized), at most
     `keep` per key; keys with none are dropped and counted."""
     if keep < 1:
-        raise ValueError(f"star.keep_per_pair={keep}: expected a positive integer")
+        raise ConfigError(f"star.keep_per_pair={keep}: expected a positive integer")
     extra = _by_key(rationalized)
     rows: list[dict] = []
     dropped = from_rationalizer = 0
@@ -111,7 +112,7 @@ def dpo_rows(samples: Sequence[Mapping], keep: int, rationalized: Sequence[Mappi
     most `keep` per key. Keys with no right chain, no wrong chain, or neither are dropped and counted
     (an invalid chain, with no verdict, is neither right nor wrong)."""
     if keep < 1:
-        raise ValueError(f"star.keep_per_pair={keep}: expected a positive integer")
+        raise ConfigError(f"star.keep_per_pair={keep}: expected a positive integer")
     extra = _by_key(rationalized)
     rows: list[dict] = []
     dropped = {"dropped_keys_only_right": 0, "dropped_keys_only_wrong": 0, "dropped_keys_neither": 0}

@@ -38,6 +38,8 @@ from typing import Any
 
 from genrm_exp import distributed
 from genrm_exp.atomic import write_jsonl_atomic
+from genrm_exp.data.schema import DataError
+from genrm_exp.errors import ConfigError
 from genrm_exp.orders import check_order, label_as_shown
 from genrm_exp.verdicts import parse_verdict
 
@@ -98,7 +100,7 @@ def read_partial(path: Path) -> dict[str, dict]:
             row = json.loads(line)
             rows[row["key"]] = row
         except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ValueError(f"{path} line {n}: not a sample row with a 'key' ({err}); delete the file to resample") from err
+            raise DataError(f"{path} line {n}: not a sample row with a 'key' ({err}); delete the file to resample") from err
     return rows
 
 
@@ -111,7 +113,7 @@ def _append(path: Path, rows: Sequence[dict]) -> None:
 
 def chunks(items: Sequence[Item], size: int) -> list[list[Item]]:
     if size < 1:
-        raise ValueError(f"star.chunk_size={size}: expected a positive integer")
+        raise ConfigError(f"star.chunk_size={size}: expected a positive integer")
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 

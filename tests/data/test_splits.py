@@ -83,3 +83,13 @@ def test_no_instruction_lands_on_both_sides_of_the_heldout_split(tmp_path):
     for seed in range(5):
         train, heldout = split_heldout(repeated, 0.2, seed=seed)
         assert {p.question for p in train}.isdisjoint({p.question for p in heldout}), seed
+
+
+def test_a_cap_keeps_best_of_n_items_whole():
+    from genrm_exp.data.splits import cap_whole_items
+
+    items = [Pair(f"b:{i}/{j}", (Message("user", f"q{i}"),), "c", f"r{j}", "b", "b", f"b:{i}") for i in range(4) for j in range(3)]
+    assert [p.id for p in cap_whole_items(items, 7)] == [p.id for p in items[:6]]  # two whole items, not 7 pairs
+    assert len(cap_whole_items(items, 2)) == 3  # the first item whole, even over the cap
+    loose = make_pairs(5)
+    assert cap_whole_items(loose, 3) == loose[:3]  # ungrouped pairs: a plain cap
