@@ -96,7 +96,7 @@ def load_tokenizer(model_cfg: Mapping[str, Any], *, cache: str | os.PathLike):
 
     tok = AutoTokenizer.from_pretrained(
         resolve_path(model_cfg, cache),
-        revision=model_cfg.get("revision"),
+        revision=model_cfg["revision"],
         trust_remote_code=bool(model_cfg["trust_remote_code"]),
     )
     if tok.pad_token is None or tok.pad_token_id == tok.eos_token_id:
@@ -151,7 +151,7 @@ def load_model(model_cfg: Mapping[str, Any], tokenizer, *, head: str, cache: str
             resolve_path(model_cfg, cache),
             dtype=dtype,
             attn_implementation=model_cfg["attn_implementation"],
-            revision=model_cfg.get("revision"),
+            revision=model_cfg["revision"],
             trust_remote_code=bool(model_cfg["trust_remote_code"]),
             **head_kwargs,
         )

@@ -39,7 +39,7 @@ def run(objective: str, tmp_path, *extra: str):
     return ctx, judge
 
 
-@pytest.mark.parametrize("objective", ["star_sft", "star_dpo", "star_ipo", "star_rationalizer"])
+@pytest.mark.parametrize("objective", ["star_sft", "star_dpo", "star_ipo_rationalizer", "star_rationalizer"])
 def test_one_full_iteration(objective, tmp_path):
     ctx, judge = run(objective, tmp_path)
     it = ctx.run_dir / "iter_1"
@@ -47,7 +47,7 @@ def test_one_full_iteration(objective, tmp_path):
     assert len(samples) == 2 * len(ctx.train) and all(len(r["texts"]) == 2 for r in samples)  # both orders, k=2
     assert {r["order"] for r in samples} == {"AB", "BA"}
     assert all(v in ("A", "B") for r in samples for v in r["verdicts"])  # closed chains all carry a verdict
-    rows_file = "dpo_pairs.jsonl" if objective in ("star_dpo", "star_ipo") else "train_set.jsonl"
+    rows_file = "dpo_pairs.jsonl" if objective in ("star_dpo", "star_ipo_rationalizer") else "train_set.jsonl"
     rows = read_jsonl(it / rows_file)
     assert rows, "no training rows"
     labels = {r["key"]: r["label"] for r in samples}
@@ -69,7 +69,9 @@ def test_one_full_iteration(objective, tmp_path):
     written = read_jsonl(it / "eval" / "predictions" / "heldout.jsonl")
     assert [r["id"] for r in replayed] == [p.id for p in reversed(pairs)]
     assert sorted(replayed, key=lambda r: r["id"]) == sorted(written, key=lambda r: r["id"])
-    if objective == "star_rationalizer":
+    if objective == "star_ipo_rationalizer":  # the paper's Table 2 row: IPO on pairs with rationalized chains
+        assert list(ctx.cfg.objective.args.loss_type) == ["ipo"] and ctx.cfg.objective.rationalize
+    if objective.endswith("rationalizer"):
         hinted = read_jsonl(it / "rationalized.jsonl")
         assert [r["key"] for r in hinted] == [r["key"] for r in samples if not split_chains(r)[0]]
         for r in hinted:  # the model was asked with the known answer; training shows the plain prompt
