@@ -15,24 +15,29 @@ from support import ENV, genrm, run_group
 SUBSETS = ["llmbar-natural", "alpacaeval-easy", "hep-go", "donotanswer"]
 
 
-def _rewardbench_file(path) -> None:
+def _rewardbench_rows() -> list[dict]:
     """A few rows in allenai/reward-bench's `filtered` schema: id, prompt, chosen, rejected, subset."""
-    rows = [{"id": 100 * i + j, "prompt": f"Question {i}.{j}?", "chosen": f"A careful answer {j}" * (1 + j % 3),
+    return [{"id": 100 * i + j, "prompt": f"Question {i}.{j}?", "chosen": f"A careful answer {j}" * (1 + j % 3),
              "rejected": f"Wrong {j}", "chosen_model": "m1", "rejected_model": "m2", "subset": subset}
             for i, subset in enumerate(SUBSETS) for j in range(3)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _evaluate_file(tmp_path, option: str, rows: list[dict], *extra: str):
+    """`eval=<option>` with its Hub set read from a local file of `rows` (the Hub schema) instead:
+    a zero-shot direct judge on tiny_random. Returns (run folder, metrics.json)."""
+    data = tmp_path / f"{option}.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = tmp_path / "run"
+    tiny = [o for o in TINY if not o.startswith("eval.max_pairs_per_set")]
+    out = genrm(*tiny, "objective=zero_shot_direct", f"eval={option}", "eval.heldout=false", *extra,
+                f"eval.sets.{option}.hub=null", f"eval.sets.{option}.split=null", f"+eval.sets.{option}.path={data}",
+                f"paths.outputs={tmp_path}", f"hydra.run.dir={run}", timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return run, json.loads((run / "metrics.json").read_text())
 
 
 def test_eval_rewardbench_keeps_the_set_and_the_section_scores_apart(tmp_path):
-    data = tmp_path / "rb.jsonl"
-    _rewardbench_file(data)
-    run = tmp_path / "run"
-    tiny = [o for o in TINY if not o.startswith("eval.max_pairs_per_set")]
-    out = genrm(*tiny, "objective=zero_shot_direct", "judge.order=both", "eval=rewardbench", "eval.heldout=false",
-                "eval.sets.rewardbench.hub=null", "eval.sets.rewardbench.split=null", f"+eval.sets.rewardbench.path={data}",
-                f"paths.outputs={tmp_path}", f"hydra.run.dir={run}", timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    metrics = json.loads((run / "metrics.json").read_text())
+    run, metrics = _evaluate_file(tmp_path, "rewardbench", _rewardbench_rows(), "judge.order=both")
     entry = metrics["rewardbench"]  # the set: its own accuracy, interval and judge statistics
     assert entry["n"] == 12 and {"accuracy", "ci95", "ece", "a_rate", "position_consistency", "fingerprint"} <= set(entry)
     assert entry["baseline_longer"] == 1.0 and entry["baseline_shorter"] == 0.0  # every chosen answer is the longer here
@@ -57,15 +62,7 @@ def test_a_best_of_4_benchmark_is_scored_by_item_and_written_in_its_own_layout(t
     rows = [{"id": str(i), "prompt": f"Question {i}?", "chosen": [f"good answer {i}"], "rejected": [f"bad {i}.{j}" for j in range(3)],
              "num_correct": 1, "num_rejected": 3, "total_completions": 4, "models": ["m"] * 4,
              "subset": ["Factuality", "Math", "Safety", "Focus"][i % 4]} for i in range(4)]
-    data = tmp_path / "rb2.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    run = tmp_path / "run"
-    tiny = [o for o in TINY if not o.startswith("eval.max_pairs_per_set")]
-    out = genrm(*tiny, "objective=zero_shot_direct", "eval=rewardbench2", "eval.heldout=false", "eval.max_pairs_per_set=7",
-                "eval.sets.rewardbench2.hub=null", "eval.sets.rewardbench2.split=null", f"+eval.sets.rewardbench2.path={data}",
-                f"paths.outputs={tmp_path}", f"hydra.run.dir={run}", timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    metrics = json.loads((run / "metrics.json").read_text())
+    run, metrics = _evaluate_file(tmp_path, "rewardbench2", rows, "eval.max_pairs_per_set=7")
     assert metrics["rewardbench2"]["n"] == 6  # a cap of 7 pairs keeps two whole items, not 7 pairs
     records = [json.loads(line) for line in (run / "predictions" / "rewardbench2.jsonl").read_text().splitlines()]
     by_item: dict[str, list[float]] = {}
