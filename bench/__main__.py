@@ -34,6 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--shape", default=None, help="model shape (default: llama-1b on cuda, small on cpu)")
     ap.add_argument("--sampling-model", default=None,
                     help="smollm2 (the embedded model, real weights: the default on cpu) or a random shape (default on cuda)")
+    ap.add_argument("--no-vllm", action="store_true", help="sampling: leave out judge.backend=vllm (make setup-vllm)")
     ap.add_argument("--only", choices=("training", "sampling", "scoring", "serving"), action="append")
     ap.add_argument("--steps", type=int, default=None, help="measured training steps (after warm-up)")
     ap.add_argument("--out", type=Path, default=None)
@@ -67,7 +68,7 @@ def main(argv=None) -> int:
         k, new, batch = (8, 128, 8) if cuda else (4, 32, 2)
         sampler = args.sampling_model or (shape if cuda else "smollm2")
         result["sampling"] = sampling_bench.sampling(sampler, tok, texts[: batch * (4 if cuda else 2)], device=args.device,
-                                                     k=k, new_tokens=new, batch_prompts=batch)
+                                                     k=k, new_tokens=new, batch_prompts=batch, vllm=not args.no_vllm)
         print(json.dumps(result["sampling"]))
     if "scoring" in sections:
         result["scoring"] = sampling_bench.scoring(shape, tok, texts[: (64 if cuda else 16)], device=args.device, batch=8)

@@ -1,5 +1,5 @@
-"""Rationale sampling: stock `generate` (num_return_sequences=k) against genrm-exp's Generator on the
-same judge prompts, and GenRM direct scoring against a Bradley-Terry forward per pair."""
+"""Rationale sampling: stock `generate` (num_return_sequences=k) against genrm-exp's Generator (our loop,
+and judge.backend=vllm where the sampler environment is installed) on the same judge prompts, and GenRM direct scoring against a Bradley-Terry forward per pair."""
 
 from __future__ import annotations
 
@@ -74,10 +74,13 @@ def sampling_model(shape: str, tokenizer, device: str):
     return AutoModelForCausalLM.from_pretrained(tokenizer_folder(), dtype=dtype).to(device).eval()
 
 
-def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, new_tokens: int, batch_prompts: int) -> list[dict]:
+def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, new_tokens: int, batch_prompts: int,
+             vllm: bool = False) -> list[dict]:
     """Both paths warm up on the `batch_prompts` longest prompts (the shapes of the first timed batch:
     the static backend's cache length and, on CUDA, its compiled graph), then run all prompts once.
-    Our tokens are those the Generator reports making (EOS included), not a re-tokenisation."""
+    Our tokens are those the Generator reports making (EOS included), not a re-tokenisation. With
+    `vllm` (and the sampler environment installed) judge.backend=vllm runs too: its warm-up call
+    starts the engine, and the row's startup_s is that call's time."""
     from genrm_exp.generation import Generator, SamplingParams
 
     model = sampling_model(shape, tokenizer, device)
@@ -96,6 +99,12 @@ def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, n
     engines = {"genrm-exp Generator": Generator(model, tokenizer, batch_size=batch_prompts * k)}
     if device == "cuda":  # judge.compile: CUDA graphs of the decode step's forward
         engines["genrm-exp Generator, compiled"] = Generator(model, tokenizer, batch_size=batch_prompts * k, compile=True)
+    vllm_cfg = judge_config("cot").vllm
+    from genrm_exp import vllm_backend
+
+    if vllm and vllm_backend.available(vllm_cfg):  # judge.backend=vllm: the engine starts in the warm-up call
+        engines[f"vLLM ({vllm_cfg.dtype}, eager)"] = Generator(model, tokenizer, batch_size=batch_prompts * k,
+                                                               backend="vllm", vllm=vllm_cfg)
     paths = [("stock generate", lambda ps: stock_generate(model, tokenizer, ps, k=k, new_tokens=new_tokens,
                                                           batch_prompts=batch_prompts, device=device), None)]
     paths += [(name, ours(gen), gen) for name, gen in engines.items()]
@@ -103,8 +112,10 @@ def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, n
     for name, fn, gen in paths:
         try:
             with torch.inference_mode():
+                started = time.perf_counter()
                 fn(longest)  # warm up: the first generate call runs ~10x slower; compiles the static step
                 sync(device)
+                warmup = time.perf_counter() - started
                 t = time.perf_counter()
                 made = fn(prompts)
                 sync(device)
@@ -112,9 +123,15 @@ def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, n
             rows.append({"path": name, "error": f"{type(err).__name__}: {err}"[:300]})
             continue
         tps = made / (time.perf_counter() - t)
-        rows.append({"path": name, "model": shape, "dtype": str(model.dtype).removeprefix("torch."), "tokens_per_s": tps,
-                     "roofline_share": tps / roofline, "batch": batch_prompts * k, "tokens": made,
+        engine = gen is not None and gen.backend == "vllm"
+        dtype = str(vllm_cfg.dtype) if engine else str(model.dtype).removeprefix("torch.")
+        scale = model.dtype.itemsize / getattr(torch, dtype).itemsize  # the engine reads its own weight bytes
+        rows.append({"path": name, "model": shape, "dtype": dtype, "tokens_per_s": tps,
+                     "roofline_share": tps / (roofline * scale), "batch": batch_prompts * k, "tokens": made,
+                     "startup_s": round(warmup, 1),
                      **({"backend": gen.last_stats["backend"]} if gen is not None else {})})
+        if engine:
+            gen.close()
     return rows
 
 

@@ -23,8 +23,13 @@ What both do:
   floating-point drift in the logits between batch shapes (padding width, kernels) when two tokens
   are within rounding of each other. temperature=0 is greedy.
 
-A faster backend (vLLM, SGLang) slots in as another class with the same `sample` signature and the
-same stop rule.
+- `vllm`: a vLLM engine in the sampler environment (genrm_exp/vllm_backend.py; `make setup-vllm`), one
+  request per prompt with n = k, prefix caching over the shared judge template. The engine's stop
+  strings are only an early exit that implies the stop rule; every returned row is cut here by the
+  same rule as above (decoding.first_stop), so the verdict never depends on where the engine stopped.
+  Its draws come from vLLM's sampler, seeded per prompt by (seed, prompt text): not the tokens of
+  the two backends above (launch/README.md says what a seed fixes there);
+- `auto`: vllm when the sampler environment is installed, else static.
 
 Test: python -m pytest tests/test_generation.py -q
 """
@@ -44,7 +49,7 @@ from genrm_exp.decoding import Decoder, StopFn, choose, first_stop, uniforms
 from genrm_exp.errors import ConfigError
 from genrm_exp.verdicts import closes_answer
 
-BACKENDS = ("static", "hf_generate")
+BACKENDS = ("static", "hf_generate", "vllm")
 
 
 @dataclass(frozen=True)
@@ -129,21 +134,39 @@ def positions(mask: torch.Tensor) -> torch.Tensor:
 class Generator:
     """Batched sampling from a causal LM (plain or PEFT-wrapped) with a tokenizer."""
 
-    def __init__(self, model, tokenizer, *, batch_size: int, backend: str = "static", compile: bool = False):
+    def __init__(self, model, tokenizer, *, batch_size: int, backend: str = "static", compile: bool = False,
+                 vllm=None, model_dir=None, workdir=None):
+        """`vllm` (the judge.vllm settings), `model_dir` (a folder holding exactly `model`'s weights)
+        and `workdir` (where the engine's request files and log go) serve backend vllm / auto only."""
         if batch_size < 1:
             raise ConfigError(f"batch_size={batch_size} must be >= 1")
+        if backend == "auto":
+            from genrm_exp import vllm_backend
+
+            backend = "vllm" if vllm is not None and vllm_backend.available(vllm) else "static"
         if backend not in BACKENDS:
-            raise ConfigError(f"backend={backend!r}: expected one of {list(BACKENDS)}")
+            raise ConfigError(f"backend={backend!r}: expected one of {[*BACKENDS, 'auto']}")
         self.model, self.tokenizer, self.batch_size, self.backend = model, tokenizer, batch_size, backend
         self.compile = bool(compile)
-        self._decoder = None
+        self._decoder = self._engine = None
         self.last_stats: dict[str, float] = {}
+        if backend == "vllm":
+            from genrm_exp.vllm_backend import VllmEngine
+
+            self._engine = VllmEngine(model, tokenizer, vllm, model_dir=model_dir, workdir=workdir)
 
     @classmethod
-    def from_judge(cls, model, tokenizer, judge_cfg, *, batch_size: int | None = None) -> Generator:
-        """The engine a judge config asks for (judge.backend, judge.compile, judge.batch_size)."""
+    def from_judge(cls, model, tokenizer, judge_cfg, *, batch_size: int | None = None, model_dir=None,
+                   workdir=None) -> Generator:
+        """The engine a judge config asks for (judge.backend, judge.compile, judge.batch_size,
+        judge.vllm). A config saved before judge.vllm existed has no vLLM settings: auto is static."""
         return cls(model, tokenizer, batch_size=int(batch_size or judge_cfg["batch_size"]), backend=str(judge_cfg["backend"]),
-                   compile=bool(judge_cfg["compile"]))
+                   compile=bool(judge_cfg["compile"]), vllm=judge_cfg.get("vllm"), model_dir=model_dir, workdir=workdir)
+
+    def close(self) -> None:
+        """Stop the vLLM engine, if any (its memory is freed); static and hf_generate hold nothing."""
+        if self._engine is not None:
+            self._engine.close()
 
     @torch.inference_mode()
     def sample(self, prompts: Sequence[str], params: SamplingParams, desc: str = "sample") -> list[list[str]]:
@@ -152,6 +175,8 @@ class Generator:
         `last_stats` then holds the new tokens made (EOS and stop tokens included) and the time."""
         started, new_tokens = time.perf_counter(), 0
         encoded = self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"] if prompts else []
+        if self._engine is not None:
+            return self._sample_vllm(prompts, encoded, params, started)
         order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
         per_batch = max(1, self.batch_size // params.k)
         out: list[list[str]] = [[] for _ in prompts]
@@ -176,6 +201,30 @@ class Generator:
         self.last_stats = {"prompts": len(prompts), "samples": len(prompts) * params.k, "new_tokens": new_tokens,
                            "seconds": round(seconds, 3), "tokens_per_s": round(new_tokens / max(seconds, 1e-9), 1),
                            "backend": self.backend if self._decoder is None else f"{self.backend} ({self._decoder.mode})"}
+        costs.add("generated_tokens", new_tokens)  # the run's cost (metrics.json, report)
+        return out
+
+    def _sample_vllm(self, prompts: Sequence[str], encoded: list[list[int]], params: SamplingParams,
+                     started: float) -> list[list[str]]:
+        """One request per prompt with n = k; every row cut after EOS or where the stop rule first holds."""
+        from genrm_exp.vllm_backend import STOP_STRINGS
+
+        before = self._engine.startup_s
+        # vLLM seeds sample j of a request with seed + j: 62 bits leave room for k.
+        seeds = [sample_seed(params.seed, t, 0) >> 1 for t in prompts]
+        rows = self._engine.generate(encoded, seeds, n=params.k, temperature=params.temperature, top_p=params.top_p,
+                                     max_tokens=params.max_new_tokens,
+                                     stop=STOP_STRINGS if params.stop_at_verdict else []) if prompts else []
+        out, new_tokens = [], 0
+        for samples in rows:
+            cut = [self._cut_hf(ids, params) for ids in samples]
+            new_tokens += sum(len(ids) for ids in cut)
+            out.append([self.tokenizer.decode(ids, skip_special_tokens=True) for ids in cut])
+        seconds = time.perf_counter() - started
+        startup = 0.0 if before is not None else (self._engine.startup_s or 0.0)  # this call started the engine
+        self.last_stats = {"prompts": len(prompts), "samples": len(prompts) * params.k, "new_tokens": new_tokens,
+                           "seconds": round(seconds, 3), "startup_s": round(startup, 3),
+                           "tokens_per_s": round(new_tokens / max(seconds - startup, 1e-9), 1), "backend": "vllm"}
         costs.add("generated_tokens", new_tokens)  # the run's cost (metrics.json, report)
         return out
 

@@ -71,7 +71,11 @@ class Sampler:
         else:
             model, model_cfg = policy.latest_model(cfg, self.ctx.tokenizer, self.checkpoint), cfg.model
         self._model = model.to(judge_dtype(cfg.judge, model_cfg, next(model.parameters()).device))
-        self._generator = Generator.from_judge(self._model, self.tokenizer, cfg.judge, batch_size=int(cfg.star.batch_size))
+        # judge.backend=vllm: the merged checkpoint is saved once beside it (iter_<i>/vllm_model) for
+        # every stage that samples from it; the engine stops when this stage's sampler goes away.
+        merged = None if self.bootstrap or self.checkpoint is None else self.checkpoint.parent / "vllm_model"
+        self._generator = Generator.from_judge(self._model, self.tokenizer, cfg.judge, batch_size=int(cfg.star.batch_size),
+                                               model_dir=merged, workdir=self.ctx.run_dir / "vllm")
 
     def __call__(self, items, seed: int) -> list[dict]:
         from genrm_exp.generation import SamplingParams
