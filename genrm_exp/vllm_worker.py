@@ -49,7 +49,10 @@ def engine(spec: dict):
     from vllm import LLM
 
     args = dict(model=spec["model"], dtype=spec["dtype"], seed=int(spec["seed"]), enforce_eager=bool(spec["enforce_eager"]),
-                tensor_parallel_size=int(spec["tensor_parallel_size"]), enable_prefix_caching=True)
+                tensor_parallel_size=int(spec["tensor_parallel_size"]), enable_prefix_caching=True,
+                # A prompt prefilled in parts makes vLLM rewind its seeded generator, which a CPU
+                # generator cannot ("CPU Generator does not use offset"): whole prefills only.
+                enable_chunked_prefill=False)
     if spec.get("max_model_len") is not None:
         args["max_model_len"] = int(spec["max_model_len"])
     if spec.get("kv_cache_gib") is not None:  # exact KV cache size (on CPU the utilisation is of host memory)
