@@ -168,3 +168,14 @@ def test_ultrainteract_twin_and_star_demo_run_a_tiny_step(tmp_path):
                  f"hydra.run.dir={tmp_path}/demo", timeout=300)
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert [e["iteration"] for e in json.loads((tmp_path / "demo" / "iterations.json").read_text())] == [0, 1]
+
+
+@pytest.mark.parametrize("experiment", [*EXPERIMENTS, "star_demo", "smoke"])
+def test_training_budget_leaves_room_for_the_texts_after_the_judge_prompt(experiment, tokenizer):
+    """The tiny steps above override data.max_length; the experiments' own budgets must still hold
+    the CoT judge prompt (STaR trains on it) with room for the prompt and responses."""
+    from genrm_exp.prompts import judge_overhead
+
+    cfg = compose_with_hydra([f"experiment={experiment}", "objective=star_dpo"])
+    room = int(cfg.data.max_length) - judge_overhead(tokenizer, cfg.judge)
+    assert room >= 200, f"{experiment}: data.max_length={cfg.data.max_length} leaves {room} tokens for the texts"

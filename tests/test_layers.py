@@ -3,7 +3,7 @@ or inside a function. Layers, lowest first:
 
     0 foundation   errors, verdicts, metrics, rewardbench, benchmarks, orders, atomic, costs, runtime_env,
                    resume, run_dirs, distributed, data
-    1 model        prompts, modeling, decoding, generation, closing
+    1 model        prompts, modeling, decoding, generation, closing, vllm_backend, vllm_worker
     2 checkpoints  checkpoints
     3 judges       judges
     4 evaluation   evaluation, context, tracking
@@ -23,7 +23,7 @@ from conftest import REPO
 LAYERS = [
     {"errors", "verdicts", "metrics", "rewardbench", "benchmarks", "orders", "atomic", "costs", "runtime_env", "resume",
      "run_dirs", "distributed", "data", "__init__"},
-    {"prompts", "modeling", "decoding", "generation", "closing"},
+    {"prompts", "modeling", "decoding", "generation", "closing", "vllm_backend", "vllm_worker"},
     {"checkpoints"},
     {"judges"},
     {"evaluation", "context", "tracking"},
