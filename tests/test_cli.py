@@ -60,6 +60,7 @@ def test_broken_data_file_names_file_line_and_key(tmp_path):
     assert "pairs.jsonl line 2" in out.stderr and "'rejected'" in out.stderr
 
 
+@pytest.mark.slow  # ~13 s; tests/test_experiments.py sweeps and reports a grid
 def test_sweep_then_report(tmp_path):
     sweep = tmp_path / "sweep"
     out = genrm("-m", *TINY, "peft=none,lora", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")

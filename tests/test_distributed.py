@@ -132,6 +132,7 @@ def test_two_process_run_matches_one_process_run(tmp_path: Path):
     assert len(list((two / "wandb").glob("offline-run-*"))) == 1, "only rank 0 logs to W&B"
 
 
+@pytest.mark.slow  # ~30 s; two-rank training and evaluation stay in the suite
 def test_star_over_two_ranks_samples_what_one_rank_samples(tmp_path: Path):
     """STaR-Rationalizer under torchrun --nproc_per_node 2: the four chunks of sampling are dealt out
     over the ranks and rank 0 writes them, so samples.jsonl (and the hinted rationalized.jsonl that

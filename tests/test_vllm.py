@@ -120,6 +120,7 @@ def test_out_of_memory_names_the_settings(tmp_path):
         gen._engine.generate([[1]], [0], n=1, temperature=1.0, top_p=1.0, max_tokens=2, stop=[])
 
 
+@pytest.mark.slow  # a second engine start, ~15 s
 def test_a_model_vllm_cannot_load_says_so(tokenizer):
     """tiny_random as it is has 4-wide heads, which vLLM's CPU attention does not take."""
     from genrm_exp.modeling import load_model

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO, TINY
 
 ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL_ERROR": "1"}
@@ -58,6 +59,7 @@ def comparable(iterations: Path) -> list[dict]:
     return history
 
 
+@pytest.mark.slow  # ~50 s; stage-level resumption is in tests/star/test_stages.py
 def test_kill_in_sampling_and_after_training_then_resume(tmp_path):
     outputs = tmp_path / "killed"
     # 1. Killed inside iteration 1's sampling, after 2 of its 4 chunks (8 keys, 2 per chunk).
