@@ -81,6 +81,7 @@ def test_star_iteration_and_cot_evaluation_sample_with_vllm(star_run):
     assert list((ctx.run_dir / "vllm").glob("vllm_worker.*.log"))
 
 
+@pytest.mark.slow  # a second engine start, ~20 s (make test-slow)
 def test_same_sampling_run_twice_gives_the_same_samples(star_run, tmp_path):
     """A fresh engine (a new sampler process) on the same settings writes the same samples.jsonl."""
     from genrm_exp.data.splits import thirds
