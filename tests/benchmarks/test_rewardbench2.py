@@ -11,6 +11,7 @@ import json
 import math
 
 import pytest
+from cells import reward_records
 
 from genrm_exp.benchmarks import BENCHMARKS, leaderboard_json, score
 from genrm_exp.benchmarks.rewardbench2 import ties_score
@@ -45,12 +46,7 @@ def scored(tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r, _, _ in ROWS))
     pairs, report = load_pairs({"format": "rewardbench2", "path": str(path), "source": "rewardbench2"})
     rewards = {r["id"]: (good, bad) for r, good, bad in ROWS}
-    records = []
-    for p in pairs:
-        good, bad = rewards[p.group.split(":", 1)[1]]
-        i, j = (int(x) for x in p.id.rsplit("/c", 1)[1].split("r"))
-        records.append({"id": p.id, "subset": p.subset, "r_chosen": good[i], "r_rejected": bad[j],
-                        "score": 1.0 if good[i] > bad[j] else 0.0 if good[i] < bad[j] else 0.5, "p_chosen": None})
+    records = reward_records(pairs, rewards)
     return pairs, report, records
 
 

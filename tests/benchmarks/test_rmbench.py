@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cells import reward_records
 
 from genrm_exp.benchmarks import leaderboard_json, score
 from genrm_exp.benchmarks.rmbench import matrix_levels
@@ -38,12 +39,7 @@ def scored(tmp_path):
     path.write_text(json.dumps(rows()))
     pairs, _ = load_pairs({"format": "rmbench", "path": str(path), "source": "rmbench"})
     rewards = {i: (good, bad) for i, _, good, bad in ROWS}
-    records = []
-    for p in pairs:
-        good, bad = rewards[p.group.split(":", 1)[1]]
-        i, j = (int(x) for x in p.id.rsplit("/c", 1)[1].split("r"))
-        records.append({"id": p.id, "subset": p.subset, "r_chosen": good[i], "r_rejected": bad[j],
-                        "score": 1.0 if good[i] > bad[j] else 0.0 if good[i] < bad[j] else 0.5, "p_chosen": None})
+    records = reward_records(pairs, rewards)
     return pairs, records
 
 
