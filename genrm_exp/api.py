@@ -29,7 +29,7 @@ from typing import Any
 
 from genrm_exp.data.schema import Message, Pair
 from genrm_exp.errors import ConfigError
-from genrm_exp.verdicts import INVALID, TIE, A, B
+from genrm_exp.verdicts import INVALID, A, B
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -59,8 +59,10 @@ def pairs_for(prompts: Sequence, responses_a: Sequence, responses_b: Sequence) -
 
 
 def _verdict_of(record: dict) -> str:
-    v = record.get("verdict")
-    return v if v in (A, B, TIE, INVALID) else (A if record["p_chosen"] > 0.5 else B if record["p_chosen"] < 0.5 else TIE)
+    """The record's verdict; a scalar reward model's records have none: the side its P favours."""
+    from genrm_exp.judges.records import verdict_from_prob
+
+    return record["verdict"] if "verdict" in record else verdict_from_prob(record["p_chosen"])
 
 
 class RewardModel:
@@ -83,30 +85,39 @@ class RewardModel:
         return cls(judge_obj, cfg, tokenizer, run_dir=Path(run_dir))
 
     @classmethod
-    def from_pretrained(cls, path: str, *, judge: str = "direct", order: str = "both", dtype: str = "bfloat16",
-                        device: str | None = None, seed: int = 0, **judge_values: Any) -> RewardModel:
-        """Any chat model (a Hub id or a local folder) as a zero-shot judge with conf/judge/<judge>.yaml."""
-        from hydra import compose, initialize_config_dir
+    def zero_shot(cls, model_cfg, *, judge: str = "direct", device: str | None = None, seed: int = 0,
+                  source: str | None = None, **judge_values: Any) -> RewardModel:
+        """A model (a conf/model entry, as a mapping) as a zero-shot judge with conf/judge/<judge>.yaml
+        and `judge_values` (order, k, dtype, ...) over it: the config objective=zero_shot_<judge>
+        composes, and the judge the factory builds for it (the server uses this too)."""
         from omegaconf import OmegaConf, open_dict
 
+        from genrm_exp import checkpoints
         from genrm_exp.judges.factory import for_model
-        from genrm_exp.modeling import load_model, load_tokenizer
+        from genrm_exp.modeling import load_tokenizer
 
         if judge not in ("direct", "cot"):
             raise ConfigError(f"judge={judge!r}: expected direct or cot")
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=[f"objective=zero_shot_{judge}", "logger=none", f"seed={seed}",
-                                                           f"paths.root={CONF.parent}"])
-        cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+        cfg = compose_config([f"objective=zero_shot_{judge}", "logger=none", f"seed={seed}", f"paths.root={CONF.parent}"])
+        cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
         with open_dict(cfg):
-            cfg.model.update(name=path, source="hub", path=path, dtype=dtype)
-            cfg.judge.order = order
+            cfg.model = OmegaConf.create(OmegaConf.to_container(OmegaConf.create(model_cfg), resolve=True))
             cfg.judge.update(judge_values)
         tokenizer = load_tokenizer(cfg.model, cache=cfg.paths.cache)
-        model = load_model(cfg.model, tokenizer, head="causal_lm", cache=cfg.paths.cache)
-        if device is not None or _cuda():
-            model = model.to(device or "cuda")
-        return cls(for_model(model.eval(), tokenizer, cfg), cfg, tokenizer, source=path)
+        model = checkpoints.base_model(cfg, tokenizer, head="causal_lm")
+        model = model.to(device or ("cuda" if _cuda() else "cpu")).eval()
+        return cls(for_model(model, tokenizer, cfg), cfg, tokenizer, source=source or str(cfg.model.name))
+
+    @classmethod
+    def from_pretrained(cls, path: str, *, judge: str = "direct", order: str = "both", dtype: str = "bfloat16",
+                        trust_remote_code: bool = False, **kwargs: Any) -> RewardModel:
+        """Any chat model (a Hub id or a local folder) as a zero-shot judge with conf/judge/<judge>.yaml:
+        the default model entry's settings (pad token, attention) with `path` as its weights."""
+        from omegaconf import OmegaConf
+
+        model_cfg = OmegaConf.to_container(compose_config([f"paths.root={CONF.parent}"]).model, resolve=True)
+        model_cfg.update(name=path, source="hub", path=path, dtype=dtype, trust_remote_code=trust_remote_code)
+        return cls.zero_shot(model_cfg, judge=judge, order=order, source=path, **kwargs)
 
     @property
     def batch_size(self) -> int:
@@ -170,6 +181,17 @@ class RewardModel:
 
 
 GenRM = RewardModel  # the earlier name
+
+
+def compose_config(overrides: list[str]):
+    """conf/config.yaml with `overrides`, inside a Hydra app (which already holds conf/) or not."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        return compose(config_name="config", overrides=overrides)
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
 
 
 def _cuda() -> bool:

@@ -17,7 +17,7 @@ picks the orders of each pair:
     alternate   one order per pair, exactly half of a list shown "BA" (pairs ranked by a seeded hash
                 of their id, every second one swapped): balanced A/B labels for training
 
-Standard library only.
+Standard library only (and the project's error classes).
 
     >>> orders_for("uf:3", seed=0, policy="both")
     ['AB', 'BA']
@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+
+from genrm_exp.errors import ConfigError
 
 AB, BA = "AB", "BA"
 ORDERS = (AB, BA)
@@ -46,8 +48,6 @@ def check_order(order: str) -> str:
 def check_policy(policy: str, setting: str = "order", allowed: Sequence[str] = POLICIES) -> str:
     """`policy` if it is one of `allowed`; otherwise a ValueError naming the setting."""
     if policy not in allowed:
-        from genrm_exp.errors import ConfigError
-
         raise ConfigError(f"{setting}={policy!r}: expected one of {list(allowed)}")
     return policy
 

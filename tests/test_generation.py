@@ -74,5 +74,5 @@ def test_bad_parameters_fail_clearly():
         SamplingParams(top_p=0.0)
     with pytest.raises(ValueError, match="batch_size=0"):
         Generator(None, None, batch_size=0)
-    with pytest.raises(ValueError, match="backend='vllm'"):
-        Generator(None, None, batch_size=1, backend="vllm")
+    with pytest.raises(ValueError, match="backend='sglang'"):  # an unknown backend (vllm is one now)
+        Generator(None, None, batch_size=1, backend="sglang")

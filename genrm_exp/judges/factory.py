@@ -6,7 +6,7 @@
 
 `objective.scorer` (conf/objective/*.yaml) says what an objective's model is: `reward` (a scalar head,
 Bradley-Terry), `classifier` (PairRM's two-label head) or `judge` (a causal LM judged by
-`judge.style`). Every generative judge gets the same dtype and device rule (`judge_dtype`), whether
+`judge.style`); `objective.trains` whether a finished run must hold a checkpoint. Every generative judge gets the same dtype and device rule (`judge_dtype`), whether
 it is zero-shot, freshly trained or loaded from a checkpoint, so no two cells of a grid differ in
 precision for a reason nobody chose.
 """
@@ -99,6 +99,12 @@ def for_run(run_dir, *, checkpoint: str | Path | None = None, overrides: dict | 
     if overrides:
         cfg = OmegaConf.merge(cfg, overrides)
     ckpt = Path(checkpoint) if checkpoint is not None else checkpoints.latest(run_dir)
+    # A run that trains but left no checkpoint would be served as the untrained base model (a random
+    # head for BT and PairRM). A STaR run whose iterations all trained nothing is the exception: its
+    # judge is the base model, as its own evaluation was.
+    if ckpt is None and cfg.objective.trains and not any(run_dir.glob("iter_*")):
+        raise checkpoints.CheckpointError(f"{run_dir}: objective={cfg.objective.name} trains, but the run has no "
+                                          "checkpoint/ (unfinished, or its files were moved)")
     tokenizer = load_tokenizer(cfg.model, cache=cfg.paths.cache)
     model = checkpoints.load(cfg, tokenizer, ckpt, head=HEAD[scorer_of(cfg)])
     if device is not None:

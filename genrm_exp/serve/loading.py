@@ -57,45 +57,14 @@ def load(cfg):
 
 def zero_shot(cfg):
     """cfg.model (a conf/model entry), or the Hub id / local folder `pretrained`, as a zero-shot judge
-    of judge.style."""
-    from omegaconf import open_dict
-
-    from genrm_exp import checkpoints
+    of judge.style (genrm_exp.api.RewardModel.zero_shot)."""
     from genrm_exp.api import RewardModel
-    from genrm_exp.judges.factory import for_model
-    from genrm_exp.modeling import load_tokenizer
 
-    style = str(cfg.judge.style)
-    if style not in ("direct", "cot"):
-        raise ConfigError(f"judge.style={style!r}: expected direct or cot")
-    run_cfg = _compose([f"objective=zero_shot_{style}", "logger=none", f"paths.root={CONF.parent}"])
-    run_cfg = OmegaConf.create(OmegaConf.to_container(run_cfg, resolve=True))
-    with open_dict(run_cfg):
-        run_cfg.model = OmegaConf.create(OmegaConf.to_container(cfg.model, resolve=True))
-        if cfg.pretrained is not None:
-            name = str(cfg.pretrained)
-            run_cfg.model.update(name=name, source="hub", path=name, trust_remote_code=bool(cfg.trust_remote_code))
-            check_weights(Path(name), bool(cfg.allow_pickle))
-        run_cfg.judge.update(judge_overrides(cfg))
-    check_remote_code(run_cfg.model, bool(cfg.trust_remote_code))
-    tokenizer = load_tokenizer(run_cfg.model, cache=run_cfg.paths.cache)
-    model = checkpoints.base_model(run_cfg, tokenizer, head="causal_lm")
-    model = model.to(cfg.device or ("cuda" if _cuda() else "cpu")).eval()
-    return RewardModel(for_model(model, tokenizer, run_cfg), run_cfg, tokenizer, source=str(cfg.pretrained or run_cfg.model.name))
-
-
-def _compose(overrides: list[str]):
-    """conf/config.yaml with overrides, inside `python -m genrm_exp.serve` (Hydra already holds conf/) or not."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    if GlobalHydra.instance().is_initialized():
-        return compose(config_name="config", overrides=overrides)
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    if cfg.pretrained is not None:
+        name = str(cfg.pretrained)
+        model_cfg.update(name=name, source="hub", path=name, trust_remote_code=bool(cfg.trust_remote_code))
+        check_weights(Path(name), bool(cfg.allow_pickle))
+    check_remote_code(OmegaConf.create(model_cfg), bool(cfg.trust_remote_code))
+    return RewardModel.zero_shot(model_cfg, judge=str(cfg.judge.style), device=cfg.device,
+                                 source=str(cfg.pretrained or model_cfg["name"]), **judge_overrides(cfg))

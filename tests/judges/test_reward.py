@@ -21,3 +21,17 @@ def test_pad_batch_left_and_right():
     left = pad_batch([[1, 2, 3], [4]], pad_id=0, left=True)
     assert left["input_ids"].tolist() == [[1, 2, 3], [0, 0, 4]]
     assert left["attention_mask"].tolist() == [[1, 1, 1], [0, 0, 1]]
+
+
+def test_a_trained_run_without_its_checkpoint_is_refused(tmp_path):
+    """Serving a BT run whose checkpoint is gone would score with a random head: refused, named."""
+    import pytest
+    from conftest import compose
+    from omegaconf import OmegaConf
+
+    from genrm_exp.checkpoints import CheckpointError
+    from genrm_exp.judges.factory import for_run
+
+    OmegaConf.save(compose(["objective=bt", "model=tiny_random"], tmp_path), tmp_path / "config.yaml", resolve=True)
+    with pytest.raises(CheckpointError, match="objective=bt trains, but the run has no checkpoint"):
+        for_run(tmp_path)

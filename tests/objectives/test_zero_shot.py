@@ -58,3 +58,23 @@ def test_judge_dtype_auto_decodes_cot_in_float32_on_cpu():
     assert judge_dtype(compose(["judge=direct"]).judge, model, cpu) == torch.bfloat16
     with pytest.raises(ValueError, match="judge.dtype='fp8'"):
         judge_dtype(compose(["judge=direct", "judge.dtype=fp8"]).judge, model, cpu)
+
+
+def test_a_model_folder_from_pretrained_judges_as_the_embedded_model_does():
+    """RewardModel.from_pretrained (a Hub id or folder) and RewardModel.zero_shot (a conf/model entry,
+    what the server loads) build the same judge: the converted SmolLM2 folder read as a plain folder
+    gives the embedded model's probability."""
+    from conftest import CACHE
+    from omegaconf import OmegaConf
+
+    from genrm_exp.api import RewardModel
+    from genrm_exp.modeling import converted_folder
+
+    model_cfg = OmegaConf.to_container(compose(["model=smollm2_135m_instruct"]).model)
+    model_cfg["dtype"] = "float32"
+    folder = converted_folder(model_cfg["path"], CACHE)
+    embedded = RewardModel.zero_shot(model_cfg, judge="direct", order="both", device="cpu")
+    from_folder = RewardModel.from_pretrained(str(folder), judge="direct", dtype="float32", device="cpu")
+    args = ("What is 2+2?", "4", "Five.")
+    assert from_folder.info()["judge"]["order"] == "both"
+    assert from_folder.preference(*args) == pytest.approx(embedded.preference(*args), abs=1e-6)
