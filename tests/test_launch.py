@@ -119,7 +119,8 @@ def wandb_records(run_dir: Path) -> list:
     return out
 
 
-@pytest.mark.parametrize("launcher", ["basic", "local"])
+# local (submitit subprocesses, ~16 s) runs in make test-slow; the basic launcher covers a failed cell here.
+@pytest.mark.parametrize("launcher", ["basic", pytest.param("local", marks=pytest.mark.slow)])
 def test_failed_cell_leaves_the_sweep_to_finish(launcher, tmp_path):
     """One cell of a two-cell sweep fails (a bad dtype): the other still runs, the sweep exits non-zero,
     the failed cell keeps config.yaml and error.txt and closes its W&B run, the report marks it FAILED,
