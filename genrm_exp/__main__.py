@@ -44,7 +44,10 @@ class Refusal(CompactHydraException):
 def refusal(error: BaseException, run_dir: Path) -> str:
     """What the user reads for `error` raised in the run kept in `run_dir`."""
     kept = run_dir / ERROR_FILE
-    where = f"traceback in {kept}" if kept.is_file() else "no run folder was written"
+    if kept.is_file():
+        where = f"traceback in {kept}"
+    else:  # stopped before the run began: nothing in its folder was written or changed
+        where = f"{run_dir} left as it was" if run_dir.is_dir() else "no run folder was written"
     return f"error: {error}\n  ({where}; {TRACEBACK_ENV}=1 prints it)"
 
 

@@ -41,13 +41,19 @@ def letter(p_a: float, temperature: float, u: float) -> str:
     return "A" if u < p else "B"
 
 
+def check_close(close: str, setting: str) -> str:
+    """A closing text must open the verdict (end in "[["), so the letter drawn after it is one."""
+    if not close.endswith(VERDICT_OPEN):
+        raise ConfigError(f"{setting}={close!r}: must end with {VERDICT_OPEN!r}")
+    return close
+
+
 def close_verdicts(scorer, prompts: Sequence[str], texts: Sequence[list[str]], *, close: str, temperature: float,
                    seed: int, setting: str = "star.close_verdict") -> tuple[list[list[str]], list[list[bool]]]:
     """(texts with every verdict-less chain closed, which ones were closed). `scorer` has
     `verdict_probs(rendered_open_texts) -> [(P(A) / (P(A) + P(B)), mass)]` (judges.direct.DirectJudge);
     `setting` names the config key in errors."""
-    if not close.endswith(VERDICT_OPEN):
-        raise ConfigError(f"{setting}={close!r}: must end with {VERDICT_OPEN!r}")
+    check_close(close, setting)
     todo = [(i, j) for i, chains in enumerate(texts) for j, t in enumerate(chains) if parse_verdict(t) == INVALID]
     out = [list(chains) for chains in texts]
     closed = [[False] * len(chains) for chains in texts]

@@ -22,6 +22,9 @@ class RunContext:
     eval_sets: dict[str, list[Pair]]
     tracker: Any
     data_report: dict[str, Any] = field(default_factory=dict)
+    # Per evaluation set, its fit as the protocol records it; the code version (code_version.current()).
+    fits: dict[str, dict] = field(default_factory=dict)
+    code: dict | None = None
 
     def path(self, *parts: str) -> Path:
         p = self.run_dir.joinpath(*parts)

@@ -1,10 +1,14 @@
 """Evaluate a judge on every evaluation set and write what it said.
 
 Writes <run_dir>/predictions/<set>.jsonl (one line per pair) and returns metrics per set:
-{"accuracy", "ci95", "n", "fingerprint", "baseline_longer", "baseline_shorter"} plus extras (ECE,
-judge-specific counts). `fingerprint` hashes the pairs as scored (genrm_exp/data/fingerprint.py), so
-cells of a grid can be checked to have scored the same inputs; the baselines are the accuracy of
-picking the longer (shorter) response, in characters. Benchmark scores go under `_benchmarks`
+{"accuracy", "ci95", "n", "fingerprint", "protocol", "baseline_longer", "baseline_shorter"} plus
+extras (ECE, judge-specific counts). `fingerprint` hashes the pairs as scored
+(genrm_exp/data/fingerprint.py) and `protocol` says how they were scored (the judge, the orders
+shown, k and the vote, the sampling engine, the fit, the code: genrm_exp/scoring_protocol.py), so
+cells of a grid can be checked to have scored the same inputs the same way; the baselines are the
+accuracy of picking the longer (shorter) response, in characters. A pair labelled a tie (labelled
+files, `ties: half`) scores 0.5 in every accuracy (maj@k and maj@1 alike) and is left out of
+calibration, which needs a winner. Benchmark scores go under `_benchmarks`
 (`_benchmarks.rewardbench`: RewardBench's section scores when its subsets were evaluated, marked
 partial when sections are missing), never beside the sets, so a set may be named after a benchmark.
 Other benchmarks (genrm_exp/benchmarks: RewardBench 2, RM-Bench, JudgeBench, PPE) are scored from
@@ -18,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from genrm_exp import benchmarks, distributed, metrics, rewardbench
+from genrm_exp import benchmarks, distributed, metrics, rewardbench, scoring_protocol
 from genrm_exp.atomic import write_json_atomic, write_jsonl_atomic
 from genrm_exp.data.fingerprint import fingerprint
 from genrm_exp.data.formats import is_tie
@@ -46,7 +50,7 @@ def set_metrics(records: Sequence[dict], *, bootstrap_samples: int, seed: int, p
         lengths = [(1, 1) if is_tie(p) else (len(p.chosen), len(p.rejected)) for p in pairs]
         base = metrics.length_baseline([c for c, _ in lengths], [r for _, r in lengths])
         out.update(fingerprint=fingerprint(pairs), baseline_longer=base["longer"], baseline_shorter=base["shorter"])
-    probs = [r["p_chosen"] for r in records if r.get("p_chosen") is not None]
+    probs = [r["p_chosen"] for r in records if r.get("p_chosen") is not None and not r.get("tie")]
     if probs:
         out["ece"] = metrics.expected_calibration_error(probs)
     if any("invalid" in r for r in records):
@@ -82,9 +86,12 @@ def judge_metrics(records: Sequence[dict]) -> dict:
 
 
 def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, bootstrap_samples: int, seed: int, tracker=None,
-             model_name: str | None = None) -> dict:
+             model_name: str | None = None, protocol: Mapping | None = None, fits: Mapping[str, Mapping] | None = None,
+             code: Mapping | None = None) -> dict:
     """Also writes rewardbench_results.json (RewardBench's per-subset JSON shape, for its tooling)
-    when RewardBench subsets were evaluated; `model_name` goes into it (default: the run folder's name)."""
+    when RewardBench subsets were evaluated; `model_name` goes into it (default: the run folder's name).
+    `protocol` (scoring_protocol.judge_protocol), `fits` (per set: the rule and what it cut) and
+    `code` (code_version.current()) make each set's `protocol` entry; without `protocol` none is written."""
     results: dict[str, dict] = {}
     subset_acc: dict[str, float] = {}
     pooled: dict[str, tuple[list, list]] = {}
@@ -100,6 +107,8 @@ def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, b
         if distributed.is_main():
             write_jsonl_atomic(run_dir / "predictions" / f"{name}.jsonl", records)
         results[name] = set_metrics(records, bootstrap_samples=bootstrap_samples, seed=seed, pairs=pairs)
+        if protocol is not None:
+            results[name]["protocol"] = scoring_protocol.set_protocol(protocol, records, fit=(fits or {}).get(name), code=code)
         for p, r in zip(pairs, records):
             if p.source == "rewardbench":
                 subset_acc.setdefault(p.subset, []).append(r["score"])
@@ -127,9 +136,11 @@ def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, b
 
 
 def score_ties(pairs: Sequence[Pair], records: list[dict]) -> list[dict]:
-    """A pair labelled a tie (data/formats.py `is_tie`) scores 0.5 whatever the judge said; its
-    record says so (`tie`)."""
+    """A pair labelled a tie (data/formats.py `is_tie`) scores 0.5 whatever the judge said, by its
+    first chain (maj@1) too; its record says so (`tie`)."""
     for pair, record in zip(pairs, records, strict=True):
         if is_tie(pair):
             record.update(score=0.5, correct=False, tie=True)
+            if "score_maj1" in record:
+                record["score_maj1"] = 0.5
     return records

@@ -29,7 +29,9 @@ What both do:
   same rule as above (decoding.first_stop), so the verdict never depends on where the engine stopped.
   Its draws come from vLLM's sampler, seeded per prompt by (seed, prompt text): not the tokens of
   the two backends above (launch/README.md says what a seed fixes there);
-- `auto`: vllm when the sampler environment is installed, else static.
+- `auto`: vllm where it can run, else static. A run resolves it once (`resolve_engine`, written
+  into config.yaml as `judge.engine` and into metrics.json's protocol): vllm when the sampler
+  environment is installed and the model is one vLLM can load here, else static with the reason.
 
 Test: python -m pytest tests/test_generation.py -q
 """
@@ -50,6 +52,51 @@ from genrm_exp.errors import ConfigError
 from genrm_exp.verdicts import closes_answer
 
 BACKENDS = ("static", "hf_generate", "vllm")
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def judge_dtype_name(judge_cfg, model_cfg, device_type: str) -> str:
+    """`judge.dtype`, where `auto` is the model's dtype, except float32 when a CoT judge decodes on
+    CPU: small-batch bfloat16 matmuls there decoded about 10x slower than float32."""
+    name = str(judge_cfg["dtype"])
+    if name == "auto":
+        name = "float32" if judge_cfg["style"] == "cot" and device_type == "cpu" else str(model_cfg["dtype"])
+    if name not in DTYPES:
+        raise ConfigError(f"judge.dtype={name!r}: expected auto or one of {list(DTYPES)}")
+    return name
+
+
+def resolve_engine(judge_cfg, model_cfg, device_type: str, head_dim: int | None = None) -> dict:
+    """The sampling engine a judge config gets on this machine, decided once per run:
+    {"backend", "dtype" (of the weights it samples with), "reason"}. `auto` is vllm where the sampler
+    environment is installed and the model is one vLLM can load here (`head_dim`, when known, is
+    checked against vLLM's CPU attention), else static; every other backend is taken as given."""
+    from genrm_exp import vllm_backend
+
+    backend = str(judge_cfg["backend"])
+    if backend not in (*BACKENDS, "auto"):
+        raise ConfigError(f"judge.backend={backend!r}: expected one of {[*BACKENDS, 'auto']}")
+    reason = f"judge.backend={backend}"
+    if backend == "auto":
+        unloadable = vllm_backend.unloadable(head_dim, device_type)
+        if not vllm_backend.available(judge_cfg["vllm"]):
+            backend, reason = "static", f"auto: no sampler environment at {vllm_backend.python_of(judge_cfg['vllm'])}"
+        elif unloadable:
+            backend, reason = "static", f"auto: {unloadable}"
+        else:
+            backend, reason = "vllm", "auto: the sampler environment is installed"
+    dtype = str(judge_cfg["vllm"]["dtype"]) if backend == "vllm" else judge_dtype_name(judge_cfg, model_cfg, device_type)
+    return {"backend": backend, "dtype": dtype, "reason": reason}
+
+
+def head_dim_of(config) -> int | None:
+    """Attention head size of a transformers config (or a model config's `config` mapping)."""
+    get = config.get if hasattr(config, "get") else lambda k: getattr(config, k, None)
+    if get("head_dim"):
+        return int(get("head_dim"))
+    if get("hidden_size") and get("num_attention_heads"):
+        return int(get("hidden_size")) // int(get("num_attention_heads"))
+    return None
 
 
 @dataclass(frozen=True)
@@ -140,10 +187,6 @@ class Generator:
         and `workdir` (where the engine's request files and log go) serve backend vllm / auto only."""
         if batch_size < 1:
             raise ConfigError(f"batch_size={batch_size} must be >= 1")
-        if backend == "auto":
-            from genrm_exp import vllm_backend
-
-            backend = "vllm" if vllm is not None and vllm_backend.available(vllm) else "static"
         if backend not in BACKENDS:
             raise ConfigError(f"backend={backend!r}: expected one of {[*BACKENDS, 'auto']}")
         self.model, self.tokenizer, self.batch_size, self.backend = model, tokenizer, batch_size, backend
@@ -158,10 +201,17 @@ class Generator:
     @classmethod
     def from_judge(cls, model, tokenizer, judge_cfg, *, batch_size: int | None = None, model_dir=None,
                    workdir=None) -> Generator:
-        """The engine a judge config asks for (judge.backend, judge.compile, judge.batch_size,
-        judge.vllm). A config saved before judge.vllm existed has no vLLM settings: auto is static."""
-        return cls(model, tokenizer, batch_size=int(batch_size or judge_cfg["batch_size"]), backend=str(judge_cfg["backend"]),
-                   compile=bool(judge_cfg["compile"]), vllm=judge_cfg.get("vllm"), model_dir=model_dir, workdir=workdir)
+        """The engine a judge config asks for (judge.compile, judge.batch_size, judge.vllm): the run's
+        resolved `judge.engine`, or `judge.backend` resolved here for this model (the API, the server)."""
+        engine = judge_cfg["engine"]
+        if engine is None:
+            params = getattr(model, "parameters", None)
+            device = next(params()).device.type if params is not None else "cpu"
+            config = getattr(model, "config", None)
+            head_dim = head_dim_of(config) if config is not None else None
+            engine = resolve_engine(judge_cfg, {"dtype": "float32"}, device, head_dim)
+        return cls(model, tokenizer, batch_size=int(batch_size or judge_cfg["batch_size"]), backend=str(engine["backend"]),
+                   compile=bool(judge_cfg["compile"]), vllm=judge_cfg["vllm"], model_dir=model_dir, workdir=workdir)
 
     def close(self) -> None:
         """Stop the vLLM engine, if any (its memory is freed); static and hf_generate hold nothing."""

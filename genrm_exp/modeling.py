@@ -79,6 +79,9 @@ def converted_folder(spec: str, cache: str | os.PathLike) -> Path:
     return target
 
 
+SOURCES = ("hub", "embedded_gguf", "tiny_random")
+
+
 def resolve_path(model_cfg: Mapping[str, Any], cache: str | os.PathLike) -> str:
     """The folder or Hub id that `from_pretrained` reads for this model's tokenizer and weights."""
     source = model_cfg["source"]
@@ -86,7 +89,7 @@ def resolve_path(model_cfg: Mapping[str, Any], cache: str | os.PathLike) -> str:
         return str(model_cfg["path"])
     if source in ("embedded_gguf", "tiny_random"):
         return str(converted_folder(model_cfg["path"], cache))
-    raise ModelError(f"model.source={source!r}: expected one of hub, embedded_gguf, tiny_random")
+    raise ModelError(f"model.source={source!r}: expected one of {list(SOURCES)}")
 
 
 def load_tokenizer(model_cfg: Mapping[str, Any], *, cache: str | os.PathLike):

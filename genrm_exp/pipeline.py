@@ -1,13 +1,16 @@
-"""One run, as a list of steps: data -> tokenizer -> objective (train) -> evaluation -> outputs.
+"""One run, as a list of steps: check -> data -> tokenizer -> fit -> objective (train) -> evaluation -> outputs.
 
     python -m genrm_exp                         # the defaults (see conf/config.yaml)
     python -m genrm_exp model=tiny_random trainer=debug
 
-Each step communicates through the run folder: config.yaml, data.json (what loading kept and
-dropped, what fitting cut, the fingerprint of each evaluation set as scored),
-predictions/<set>.jsonl, metrics.json (written last). Evaluation sets are fitted once by a rule that
-ignores the objective (fit_eval), so every method of a grid scores the same text. Returns the held-out accuracy for
-sweepers. A folder that already holds a finished run of the same settings is reused (resume.py).
+The composed config is checked whole before anything loads (genrm_exp/validate.py), the sampling
+engine is resolved once (judge.engine) and the code version taken (genrm_exp/code_version.py). Each
+step communicates through the run folder: config.yaml (resolved, judge.engine included), data.json
+(what loading kept and dropped, what fitting cut, the fingerprint of each evaluation set as scored),
+predictions/<set>.jsonl, metrics.json (written last: per set its accuracy, fingerprint and protocol).
+Evaluation sets are fitted once by a rule that ignores the objective (data/fitting.py), so every
+method of a grid scores the same text. Returns the held-out accuracy for sweepers. A folder that
+already holds a finished run of the same settings is reused (resume.py).
 """
 
 from __future__ import annotations
@@ -20,15 +23,17 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from genrm_exp.data.budget import Budget, TruncationCounter, fit_pair_text
 from genrm_exp.data.fingerprint import fingerprint
+from genrm_exp.data.fitting import chat_overhead, fit_eval
+from genrm_exp.data.fitting import fit_train as fit_train_pairs
+from genrm_exp.data.formats import is_tie
 from genrm_exp.data.loaders import load_pairs
-from genrm_exp.data.splits import cap_whole_items, split_heldout
+from genrm_exp.data.schema import DataError
+from genrm_exp.data.splits import sample_whole_items, split_heldout
 
 # Written into the run folder when the job raises; genrm_exp.report shows its last line.
 ERROR_FILE = "error.txt"
-# Re-encoding cut text can shift a count by a token or two at each cut.
-TEMPLATE_MARGIN = 8
+__all__ = ["ERROR_FILE", "fit", "fit_eval", "fit_train", "load_data", "run"]
 
 
 def _spec(node) -> dict[str, Any]:
@@ -36,16 +41,29 @@ def _spec(node) -> dict[str, Any]:
 
 
 def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
-    """Training pairs, evaluation sets by name, and a report of what loading kept and skipped."""
+    """Training pairs, evaluation sets by name, and a report of what loading kept and skipped. A run
+    that does not train (objective.trains false) reads the training file only for its held-out
+    split, and keeps no training pairs."""
     report: dict[str, Any] = {}
-    train, rep = load_pairs(_spec(cfg.data.train), on_bad_row=cfg.data.on_bad_row)
-    report["train"] = rep.__dict__
+    needs_train = bool(cfg.objective.trains) or (cfg.eval.heldout and cfg.data.test is None)
+    train: list = []
+    if needs_train:
+        train, rep = load_pairs(_spec(cfg.data.train), on_bad_row=cfg.data.on_bad_row)
+        report["train"] = rep.__dict__
+        tie = next((p for p in train if is_tie(p)), None)
+        if tie is not None:
+            raise DataError(f"data.train: pair {tie.id!r} is a tie, which has no preferred response to train on "
+                            "(ties: half keeps ties for evaluation only; use ties: drop)")
     eval_sets: dict[str, list] = {}
+    heldout: list = []
     if cfg.data.test is not None:
-        heldout, rep = load_pairs(_spec(cfg.data.test), on_bad_row=cfg.data.on_bad_row)
-        report["heldout"] = rep.__dict__
-    else:
+        if cfg.eval.heldout:
+            heldout, rep = load_pairs(_spec(cfg.data.test), on_bad_row=cfg.data.on_bad_row)
+            report["heldout"] = rep.__dict__
+    elif train:
         train, heldout = split_heldout(train, float(cfg.data.heldout_fraction), int(cfg.seed))
+    if not cfg.objective.trains:
+        train = []
     if cfg.data.max_train_pairs is not None:
         train = train[: int(cfg.data.max_train_pairs)]
     if cfg.eval.heldout and heldout:
@@ -53,82 +71,86 @@ def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
     for name, spec in cfg.eval.sets.items():
         eval_sets[name], rep = load_pairs(_spec(spec), on_bad_row=cfg.data.on_bad_row)
         report[name] = rep.__dict__
-    if cfg.eval.max_pairs_per_set is not None:  # whole best-of-N items only
-        eval_sets = {k: cap_whole_items(v, int(cfg.eval.max_pairs_per_set)) for k, v in eval_sets.items()}
+    if cfg.eval.max_pairs_per_set is not None:  # a seeded sample of whole items over every subset
+        eval_sets = {k: sample_whole_items(v, int(cfg.eval.max_pairs_per_set), int(cfg.seed)) for k, v in eval_sets.items()}
     report["sizes"] = {"train": len(train), **{k: len(v) for k, v in eval_sets.items()}}
     return train, eval_sets, report
 
 
-def fit_train(pairs: list, tokenizer, cfg) -> tuple[list, dict[str, int]]:
-    """The training pairs fitted to data.max_length tokens per formatted training sequence (truncated,
-    or with data.truncation=drop dropped, and counted). What the sequence holds is the objective's
-    business: the chat template's tokens come off the budget, and for objectives that train on the
-    judge prompt (objective.uses_judge_prompt) the judge's; `objective.responses_per_sequence` says
-    whether one sequence holds one response (BT) or both."""
+def train_overhead(tokenizer, cfg) -> int:
+    """Tokens the objective's template takes around the texts of one training sequence: the judge
+    prompt for objectives that train on it (objective.uses_judge_prompt), else the chat template."""
     if cfg.objective.uses_judge_prompt:
         from genrm_exp.prompts import judge_overhead
 
-        overhead = judge_overhead(tokenizer, cfg.judge) + TEMPLATE_MARGIN
-    else:
-        empty = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
-        overhead = len(tokenizer.apply_chat_template(empty, tokenize=True, return_dict=False)) + TEMPLATE_MARGIN
-    if int(cfg.data.max_length) - overhead < 16:
-        from genrm_exp.errors import ConfigError
-
-        raise ConfigError(f"data.max_length={cfg.data.max_length} leaves no room for the texts: objective={cfg.objective.name} "
-                          f"trains on sequences whose template takes {overhead} tokens; raise data.max_length")
-    return _fit(pairs, tokenizer, Budget(int(cfg.data.max_length), str(cfg.data.truncation)),
-                int(cfg.objective.responses_per_sequence), overhead)
+        return judge_overhead(tokenizer, cfg.judge)
+    return chat_overhead(tokenizer)
 
 
-def fit_eval(pairs: list, tokenizer, eval_cfg) -> tuple[list, dict[str, int]]:
-    """An evaluation set fitted once, by a rule that does not depend on the objective: the prompt and
-    both responses together within eval.max_length tokens of text (no template or judge tokens
-    counted; budget.py's policy), truncated or (eval.truncation=drop) dropped, and counted. Every
-    method of a grid then scores the same pairs with the same text (the fingerprints in metrics.json
-    say so); each adds its own template around them and cuts nothing more. Under truncation=drop a
-    benchmark's item (pairs sharing a group, scored together: genrm_exp/benchmarks) goes whole when
-    any of its pairs is dropped."""
-    from genrm_exp.benchmarks import BENCHMARKS
-
-    kept, counts = _fit(pairs, tokenizer, Budget(int(eval_cfg.max_length), str(eval_cfg.truncation)), 2, 0)
-    kept_ids = {p.id for p in kept}
-    broken = {p.group for p in pairs if p.group is not None and p.source in BENCHMARKS and p.id not in kept_ids}
-    if broken:
-        before = len(kept)
-        kept = [p for p in kept if p.group not in broken]
-        counts["dropped_with_their_item"] = before - len(kept)
-    return kept, counts
+def fit_train(pairs: list, tokenizer, cfg) -> tuple[list, dict[str, int]]:
+    """The training pairs fitted to data.max_length tokens per formatted training sequence
+    (data/fitting.py), the objective's template overhead taken off."""
+    return fit_train_pairs(pairs, tokenizer, cfg.data, overhead=train_overhead(tokenizer, cfg),
+                           n_responses=int(cfg.objective.responses_per_sequence))
 
 
-def _fit(pairs, tokenizer, budget: Budget, n_responses: int, overhead: int) -> tuple[list, dict[str, int]]:
-    counter = TruncationCounter()
-    kept = []
-    for pair in pairs:
-        fitted, result = fit_pair_text(tokenizer, pair, budget, n_responses, overhead)
-        counter.add(result)
-        if fitted is not None:
-            kept.append(fitted)
-    return kept, counter.to_dict()
+def fit(cfg, tokenizer, train: list, eval_sets: dict[str, list], report: dict) -> tuple[list, dict[str, list], dict[str, dict]]:
+    """Fit the training pairs (a run that trains) and every evaluation set; `report` (data.json)
+    gets what was cut and each set's fingerprint. Returns the fitted data and, per set, its fit as
+    the protocol records it (rule, budget and counts)."""
+    if cfg.objective.trains:
+        train, report["truncated_train"] = fit_train(train, tokenizer, cfg)
+    report["truncated_eval"], report["eval_fingerprints"] = {}, {}
+    fits = {}
+    rule = {"rule": str(cfg.eval.fit), "max_length": int(cfg.eval.max_length), "truncation": str(cfg.eval.truncation)}
+    for name in list(eval_sets):
+        eval_sets[name], report["truncated_eval"][name] = fit_eval(eval_sets[name], tokenizer, cfg.eval)
+        report["eval_fingerprints"][name] = fingerprint(eval_sets[name])
+        fits[name] = {**rule, **report["truncated_eval"][name]}
+    return train, eval_sets, fits
+
+
+def resolve_engine(cfg, device_type: str) -> dict:
+    """judge.engine: the engine judge.backend resolves to here (once per run); an `auto` that falls
+    back to static says why in one line."""
+    from genrm_exp.generation import head_dim_of
+    from genrm_exp.generation import resolve_engine as resolve
+
+    model_config = cfg.model.get("config")
+    engine = resolve(cfg.judge, cfg.model, device_type, head_dim_of(model_config) if model_config else None)
+    cfg.judge.engine = engine
+    return engine
 
 
 def run(cfg, run_dir: Path, overrides: list[str]) -> float:
     """The job. Under several ranks every rank runs it; only rank 0 writes files, prints and logs
     (genrm_exp.distributed), and every rank returns the same metric."""
-    from genrm_exp import costs, distributed, resume
+    from genrm_exp import code_version, costs, distributed, resume, validate
     from genrm_exp.context import RunContext
     from genrm_exp.evaluation import evaluate, write_json_atomic
     from genrm_exp.modeling import load_tokenizer
     from genrm_exp.objectives import build
     from genrm_exp.report.tables import print_metrics
+    from genrm_exp.scoring_protocol import judge_protocol
     from genrm_exp.tracking import Tracker, run_name_from
 
     started = time.time()
+    try:
+        validate.check(cfg)  # the whole config, before anything loads
+    except BaseException:
+        _refused(cfg, run_dir)
+        raise
     ranks = distributed.setup(deepspeed=cfg.deepspeed.config is not None)
     main = distributed.is_main()
+    say = print if main else (lambda _: None)
+    device_type = distributed.device().type
+    engine = resolve_engine(cfg, device_type)
+    if engine["reason"].startswith("auto: ") and engine["backend"] == "static" and validate.samples(cfg):
+        say(f"[genrm_exp] warning: judge.backend=auto samples with static here ({engine['reason'].removeprefix('auto: ')})")
+    code = code_version.current()
     # Each rank's Hydra named its own folder (a timestamp); rank 0's is the run's.
     run_dir = Path(distributed.broadcast(str(run_dir)))
-    if resume.finished(cfg, run_dir, log=print if main else lambda _: None):
+    if resume.finished(cfg, run_dir, log=say):
         return _reuse(run_dir, main)
     costs.reset()
     if main:
@@ -140,19 +162,16 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
     try:
         train, eval_sets, data_report = load_data(cfg)
         tokenizer = load_tokenizer(cfg.model, cache=cfg.paths.cache)
-        train, data_report["truncated_train"] = fit_train(train, tokenizer, cfg)
-        data_report["truncated_eval"], data_report["eval_fingerprints"] = {}, {}
-        for name in list(eval_sets):
-            eval_sets[name], data_report["truncated_eval"][name] = fit_eval(eval_sets[name], tokenizer, cfg.eval)
-            data_report["eval_fingerprints"][name] = fingerprint(eval_sets[name])
+        train, eval_sets, fits = fit(cfg, tokenizer, train, eval_sets, data_report)
         if main:
             (run_dir / "data.json").write_text(json.dumps(data_report, indent=2, default=str))
-        ctx = RunContext(cfg, run_dir, tokenizer, train, eval_sets, tracker, data_report)
-        t_train = time.time()
+        ctx = RunContext(cfg, run_dir, tokenizer, train, eval_sets, tracker, data_report, fits=fits, code=code)
+        t_objective = time.time()
         judge = build(cfg.objective.name, ctx)
         t_eval = time.time()
-        results = evaluate(judge, eval_sets, run_dir, bootstrap_samples=int(cfg.eval.bootstrap_samples), seed=int(cfg.seed), tracker=tracker,
-                           model_name=str(cfg.model.name))
+        results = evaluate(judge, eval_sets, run_dir, bootstrap_samples=int(cfg.eval.bootstrap_samples), seed=int(cfg.seed),
+                           tracker=tracker, model_name=str(cfg.model.name), protocol=judge_protocol(cfg, device_type),
+                           fits=fits, code=code)
         seconds = time.time() - started
         results["_run"] = {
             "objective": cfg.objective.name,
@@ -160,8 +179,12 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
             "run_name": tracker.run_name,
             "overrides": list(overrides),
             "train_pairs": len(train),
+            "learning_rate": _learning_rate(cfg),
+            "engine": OmegaConf.to_container(cfg.judge.engine),
+            "code": code,
             "seconds_total": round(seconds, 1),
-            "seconds_train": round(t_eval - t_train, 1),
+            # The objective's own work: training, and for STaR its sampling and per-iteration evaluations.
+            "seconds_objective": round(t_eval - t_objective, 1),
             "seconds_eval": round(time.time() - t_eval, 1),
             **costs.run_cost(seconds, ranks.world_size),
         }
@@ -181,6 +204,31 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
         tracker.finish(exit_code)
         if exit_code == 0:  # a failed rank skips the closing barrier, which the others would wait in
             distributed.teardown()
+
+
+def _refused(cfg, run_dir: Path) -> None:
+    """A config the check refused: a folder without a finished run gets config.yaml and error.txt (a
+    sweep's report lists the cell as FAILED with the reason); a finished run's folder is left as it was."""
+    from genrm_exp import distributed
+
+    if not distributed.is_main() or (run_dir / "metrics.json").exists():
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        text = OmegaConf.to_yaml(cfg, resolve=True)
+    except Exception:  # an interpolation may be what was refused
+        text = OmegaConf.to_yaml(cfg)
+    (run_dir / "config.yaml").write_text(text)
+    (run_dir / ERROR_FILE).write_text(traceback.format_exc())
+
+
+def _learning_rate(cfg) -> float | None:
+    """The objective's resolved learning rate (trainer.args.learning_rate x objective.lr_scale)."""
+    if not cfg.objective.trains:
+        return None
+    from genrm_exp.objectives.trl_args import learning_rate
+
+    return learning_rate(cfg)
 
 
 def _reuse(run_dir: Path, main: bool) -> float:

@@ -10,7 +10,10 @@
 Run folders are fixed by the command line (conf/config.yaml: hydra.run.dir), so the same command
 finds the same folder. A run is finished when its metrics.json exists (written last, atomically);
 it is reused only when the settings saved beside it (config.yaml) are the same as now, apart from
-the keys in NOT_COMPARED, which change where things are written or logged, not what is computed.
+the keys in NOT_COMPARED, which change where things are written or logged, not what is computed,
+and only when the code that made it is this code, or `on_code_change` says what to do when it is
+not (genrm_exp/code_version.py: stop by default, rerun, or reuse). The engine a finished run sampled
+with (`judge.engine`) is recorded in its protocol, not compared: a finished run computes nothing more.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-NOT_COMPARED = ("paths", "logger", "run_name", "rerun", "star.fault")
+NOT_COMPARED = ("paths", "logger", "run_name", "rerun", "on_code_change", "star.fault", "judge.engine")
 
 
 def settings(cfg) -> dict:
@@ -52,8 +55,14 @@ def changed(before: dict, now: dict) -> list[str]:
 
 
 def finished(cfg, run_dir: Path, log=print) -> bool:
-    """True when run_dir holds a finished run of these settings and `rerun` is false."""
-    if cfg.rerun or not (run_dir / "metrics.json").is_file():
+    """True when run_dir holds a finished run of these settings and `rerun` is false, made by this
+    code or kept by `on_code_change=reuse` (`stop` raises ConfigError; `rerun` returns False)."""
+    import json
+
+    from genrm_exp import code_version
+
+    metrics = run_dir / "metrics.json"
+    if cfg.rerun or not metrics.is_file():
         return False
     saved = run_dir / "config.yaml"
     if not saved.is_file():
@@ -62,5 +71,10 @@ def finished(cfg, run_dir: Path, log=print) -> bool:
     if diff:
         log(f"[genrm_exp] {run_dir} holds a finished run with other settings ({', '.join(diff[:8])}"
             f"{', ...' if len(diff) > 8 else ''}): running again")
+        return False
+    saved_code = json.loads(metrics.read_text(encoding="utf-8")).get("_run", {}).get("code")
+    if not code_version.decide(str(cfg.on_code_change), saved_code, f"the finished run in {run_dir}"):
+        log(f"[genrm_exp] {run_dir} was made by other code ({code_version.describe(saved_code)}): running again "
+            "(on_code_change=rerun)")
         return False
     return True

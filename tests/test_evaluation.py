@@ -57,20 +57,24 @@ def test_eval_rewardbench_keeps_the_set_and_the_section_scores_apart(tmp_path):
 def test_a_best_of_4_benchmark_is_scored_by_item_and_written_in_its_own_layout(tmp_path):
     """eval=rewardbench2 on a local file in the Hub schema: each prompt is three pairs (one chosen
     against three rejected) that the evaluation cap keeps whole; the benchmark's score pools its
-    items (an item is right when the chosen response wins all three) and rewardbench2_results.json
+    items (an item's credit is 0 when the chosen response loses one of its pairs, else 1 / (1 + ties))
+    and rewardbench2_results.json
     is written beside metrics.json."""
     rows = [{"id": str(i), "prompt": f"Question {i}?", "chosen": [f"good answer {i}"], "rejected": [f"bad {i}.{j}" for j in range(3)],
              "num_correct": 1, "num_rejected": 3, "total_completions": 4, "models": ["m"] * 4,
              "subset": ["Factuality", "Math", "Safety", "Focus"][i % 4]} for i in range(4)]
     run, metrics = _evaluate_file(tmp_path, "rewardbench2", rows, "eval.max_pairs_per_set=7")
     assert metrics["rewardbench2"]["n"] == 6  # a cap of 7 pairs keeps two whole items, not 7 pairs
+    assert metrics["rewardbench2"]["protocol"]["fit"]["rule"] == "per_response_right"  # as upstream's run_v2.py
     records = [json.loads(line) for line in (run / "predictions" / "rewardbench2.jsonl").read_text().splitlines()]
     by_item: dict[str, list[float]] = {}
     for r in records:
         by_item.setdefault(r["id"].split("/")[0], []).append(r["score"])
-    expected = [1.0 if all(s == 1.0 for s in v) else 0.0 for v in by_item.values()]  # no ties at the top here
+    # Judged in both orders, a pair whose two orders disagree is a tie (score 0.5): an item scores 0
+    # if its chosen response loses a pair, else 1 / (1 + its ties).
+    expected = [0.0 if any(s < 0.5 for s in v) else 1.0 / (1 + sum(s == 0.5 for s in v)) for v in by_item.values()]
     bench = metrics["_benchmarks"]["rewardbench2"]
-    assert bench["n_items"] == 2 and set(bench["sections"]) <= {"Factuality", "Math"}
+    assert bench["n_items"] == 2 and len(bench["sections"]) == 2  # the cap samples whole items over the subsets
     sections = {rows[int(item.split(":")[1])]["subset"]: e for item, e in zip(by_item, expected)}
     assert bench["sections"] == sections and bench["score"] == sum(expected) / len(expected)
     assert bench["partial"] is True and "Ties" in bench["missing_sections"]

@@ -51,7 +51,7 @@ def test_cell_composes_with_the_papers_values(experiment, method):
     if method == "star_dpo":
         assert cfg.objective.args.beta == 1.0
     if method == "star_rationalizer":
-        assert cfg.objective.args.learning_rate == 2.0e-5
+        assert cfg.objective.lr_scale == 20.0
     if experiment.endswith("_offline"):
         assert cfg.model.source == "embedded_gguf" and cfg.deepspeed.name == "none"
         assert cfg.judge.temperature == 1.0 and cfg.judge.top_p == 0.95
@@ -79,6 +79,27 @@ def test_trainer_presets_resolve_to_the_pinned_values():
              "per_device_eval_batch_size": 4, "logging_steps": 1}
     for name, expected in (("paper", paper), ("demo", demo), ("debug", debug)):
         assert OmegaConf.to_container(compose_with_hydra([f"trainer={name}"]).trainer.args) == expected, name
+
+
+@pytest.mark.parametrize("trainer", ["paper", "demo", "debug"])
+def test_the_rationalizer_trains_at_twenty_times_star_sft_under_every_trainer(trainer):
+    """The paper's 2e-5 against 1e-6: the rationalizer's resolved rate is 20x STaR-SFT's whatever the
+    trainer preset (trainer=paper gives the paper's own values)."""
+    from genrm_exp.objectives.trl_args import learning_rate
+
+    sft = learning_rate(compose_with_hydra([f"trainer={trainer}", "objective=star_sft"]))
+    rationalizer = learning_rate(compose_with_hydra([f"trainer={trainer}", "objective=star_rationalizer"]))
+    assert rationalizer == pytest.approx(20 * sft)
+    if trainer == "paper":
+        assert (sft, rationalizer) == (pytest.approx(1e-6), pytest.approx(2e-5))
+
+
+def test_an_objective_may_not_set_an_absolute_learning_rate():
+    from genrm_exp.errors import ConfigError
+    from genrm_exp.objectives.trl_args import learning_rate
+
+    with pytest.raises(ConfigError, match="objective.args.learning_rate=.*objective.lr_scale"):
+        learning_rate(compose_with_hydra(["objective=star_sft", "+objective.args.learning_rate=1e-3"]))
 
 
 def test_the_ultrainteract_grids_differ_from_the_ultrafeedback_ones_only_where_stated():
@@ -155,7 +176,10 @@ def test_offline_twin_runs_every_method_on_the_same_inputs_and_reports(tmp_path)
     assert "FAILED" not in text and "## STaR iterations" in text
     assert "| baseline: longer response |" in text and "| baseline: shorter response |" in text
     flagged = [line for line in text.splitlines() if line.startswith("- ") and "heldout" in line]
-    assert len(flagged) == 1 and "eval.max_length=48" in flagged[0], flagged
+    # The odd cell alone is marked, once for what it scored and once for how (its fit budget);
+    # the sweep's cells differ only in the objective, the axis it varies, and carry no mark.
+    assert len(flagged) == 2 and all(line.startswith("- zero_shot_direct,eval.max_length=48 / heldout: ") for line in flagged), flagged
+    assert "fit: shared 48 (truncate)" in flagged[1] and "most of the column" in flagged[0], flagged
 
 
 def test_ultrainteract_twin_and_star_demo_run_a_tiny_step(tmp_path):

@@ -122,17 +122,18 @@ def wandb_records(run_dir: Path) -> list:
 # local (submitit subprocesses, ~16 s) runs in make test-slow; the basic launcher covers a failed cell here.
 @pytest.mark.parametrize("launcher", ["basic", pytest.param("local", marks=pytest.mark.slow)])
 def test_failed_cell_leaves_the_sweep_to_finish(launcher, tmp_path):
-    """One cell of a two-cell sweep fails (a bad dtype): the other still runs, the sweep exits non-zero,
-    the failed cell keeps config.yaml and error.txt and closes its W&B run, the report marks it FAILED,
-    and both W&B runs carry group (experiment / sweep), job type and config."""
+    """One cell of a two-cell sweep fails while loading its data (the real sample holds a pair whose
+    two responses are identical, and data.on_bad_row=error stops there): the other still runs, the
+    sweep exits non-zero, the failed cell keeps config.yaml and error.txt and closes its W&B run, the
+    report marks it FAILED, and both W&B runs carry group (experiment / sweep), job type and config."""
     sweep = tmp_path / "sweep_x"
     out = genrm("-m", f"hydra/launcher={launcher}", "experiment=paper_ultrafeedback_offline", "objective=bt", *TINY,
-                "model.dtype=bogus,float32", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")
+                "data.on_bad_row=error,skip", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")
     assert out.returncode != 0
-    by_dtype = {yaml.safe_load((d / "config.yaml").read_text())["model"]["dtype"]: d for d in sweep.glob("[0-9]*")}
-    bad, good = by_dtype["bogus"], by_dtype["float32"]
+    by_mode = {yaml.safe_load((d / "config.yaml").read_text())["data"]["on_bad_row"]: d for d in sweep.glob("[0-9]*")}
+    bad, good = by_mode["error"], by_mode["skip"]
     assert (good / "metrics.json").is_file() and not (bad / "metrics.json").exists()
-    assert "model.dtype='bogus'" in (bad / "error.txt").read_text()
+    assert "ultrafeedback_sample_1k.jsonl" in (bad / "error.txt").read_text()
     for run_dir, exit_code in ((good, 0), (bad, 1)):
         records = wandb_records(run_dir)
         (run,) = [r.run for r in records if r.HasField("run")]
@@ -147,8 +148,8 @@ def test_failed_cell_leaves_the_sweep_to_finish(launcher, tmp_path):
     rep = run_group([sys.executable, "-m", "genrm_exp.report", str(sweep)], env=ENV, timeout=120)
     assert rep.returncode == 0, rep.stderr[-2000:]
     text = (sweep / "report.md").read_text()
-    assert "| bt,model.dtype=bogus | FAILED: genrm_exp.modeling.ModelError: model.dtype='bogus'" in text
-    assert "| bt,model.dtype=float32 | " in text and "1 of 2 runs FAILED" in text
+    assert "| bt,data.on_bad_row=error | FAILED: genrm_exp.data.schema.DataError: " in text
+    assert "| bt,data.on_bad_row=skip | " in text and "1 of 2 runs FAILED" in text
 
 
 def test_sbatch_fallback_runs_torchrun_with_a_fixed_run_folder(tmp_path):

@@ -2,14 +2,14 @@
 or inside a function. Layers, lowest first:
 
     0 foundation   errors, verdicts, metrics, rewardbench, benchmarks, orders, atomic, costs, runtime_env,
-                   resume, run_dirs, distributed, data
+                   resume, run_dirs, distributed, data, code_version
     1 model        prompts, modeling, decoding, generation, closing, vllm_backend, vllm_worker
     2 checkpoints  checkpoints
     3 judges       judges
-    4 evaluation   evaluation, context, tracking
+    4 evaluation   evaluation, context, tracking, scoring_protocol
     5 star         star
     6 objectives   objectives
-    7 entry        pipeline, api, report, serve, __main__
+    7 entry        pipeline, validate, api, report, serve, __main__
 
     python -m pytest tests/test_layers.py -q
 """
@@ -22,14 +22,14 @@ from conftest import REPO
 
 LAYERS = [
     {"errors", "verdicts", "metrics", "rewardbench", "benchmarks", "orders", "atomic", "costs", "runtime_env", "resume",
-     "run_dirs", "distributed", "data", "__init__"},
+     "run_dirs", "distributed", "data", "code_version", "__init__"},
     {"prompts", "modeling", "decoding", "generation", "closing", "vllm_backend", "vllm_worker"},
     {"checkpoints"},
     {"judges"},
-    {"evaluation", "context", "tracking"},
+    {"evaluation", "context", "tracking", "scoring_protocol"},
     {"star"},
     {"objectives"},
-    {"pipeline", "api", "report", "serve", "__main__"},
+    {"pipeline", "validate", "api", "report", "serve", "__main__"},
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
 PACKAGE = REPO / "genrm_exp"

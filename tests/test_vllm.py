@@ -84,13 +84,13 @@ def test_star_iteration_and_cot_evaluation_sample_with_vllm(star_run):
 @pytest.mark.slow  # a second engine start, ~20 s (make test-slow)
 def test_same_sampling_run_twice_gives_the_same_samples(star_run, tmp_path):
     """A fresh engine (a new sampler process) on the same settings writes the same samples.jsonl."""
-    from genrm_exp.data.splits import thirds
+    from genrm_exp.data.splits import fresh_parts
     from genrm_exp.star.iteration import Iteration
     from genrm_exp.star.stages import read_jsonl
 
     ctx, _ = star_run
     again = make_ctx(STAR, tmp_path)
-    part = thirds(again.train, 1, int(again.cfg.seed))[0]
+    part = fresh_parts(again.train, 1, int(again.cfg.seed))[0]
     Iteration(again, 1, part, again.run_dir / "iter_1", None, None).sample()
     first = read_jsonl(ctx.run_dir / "iter_1" / "samples.jsonl")
     second = read_jsonl(again.run_dir / "iter_1" / "samples.jsonl")

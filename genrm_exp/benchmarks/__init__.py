@@ -33,17 +33,20 @@ from genrm_exp.benchmarks import judgebench, ppe, rewardbench2, rmbench
 
 @dataclass(frozen=True)
 class Benchmark:
-    """``score(pairs, records)`` and ``leaderboard(model_name, model_type, pairs, records)``."""
+    """``score(pairs, records)`` and ``leaderboard(model_name, model_type, pairs, records)``;
+    ``orders``: the order policy its rule needs of a pairwise judge (``"both"``: JudgeBench scores
+    both orders of every pair), None when any does; a run with another ``judge.order`` is refused."""
 
     hub: str
     score: Callable[[Sequence, Sequence[Mapping]], dict]
     leaderboard: Callable[[str, str, Sequence, Sequence[Mapping]], dict]
+    orders: str | None = None
 
 
 BENCHMARKS: dict[str, Benchmark] = {
     rewardbench2.SOURCE: Benchmark("allenai/reward-bench-2", rewardbench2.score, rewardbench2.leaderboard_json),
     rmbench.SOURCE: Benchmark("THU-KEG/RM-Bench", rmbench.score, rmbench.leaderboard_json),
-    judgebench.SOURCE: Benchmark("ScalerLab/JudgeBench", judgebench.score, judgebench.leaderboard_json),
+    judgebench.SOURCE: Benchmark("ScalerLab/JudgeBench", judgebench.score, judgebench.leaderboard_json, orders="both"),
     ppe.HUMAN: Benchmark("lmarena-ai/PPE-Human-Preference-V1", ppe.human_score, partial(ppe.leaderboard_json, ppe.HUMAN)),
     ppe.CORRECTNESS: Benchmark("lmarena-ai/PPE-*-Best-of-K", ppe.correctness_score,
                                partial(ppe.leaderboard_json, ppe.CORRECTNESS)),

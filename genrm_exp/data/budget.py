@@ -23,6 +23,24 @@ each response ``min(R_i, M - kept prompt)``.
 
 ``Budget.policy = "drop"`` drops an over-budget pair instead of cutting it. Decoding cut ids and
 encoding the text again can shift the count by a token or so at the cut; leave a small margin.
+
+Evaluation fits whole items (``fit_item_ids`` / ``fit_item_text``: one pair, or every pair of a
+best-of-N item, which share one prompt) by one of ``RULES`` (``eval.fit``), so a response shared by
+several pairs of an item is cut once, the same in all of them:
+
+- ``shared`` (ours): as rule 1-3 above for a lone pair; for an item, the prompt keeps what its most
+  demanding pair allows and every response keeps at most the largest common cap ``c`` with
+  ``min(R_i, c) + min(R_j, c) <= M - kept prompt`` for each of its pairs.
+- ``per_response_left`` (RewardBench's and RM-Bench's scalar runners: each chat-templated
+  prompt + response tokenized with ``truncation_side = "left"`` at ``max_length``): each prompt +
+  response within ``M`` with the start cut: the prompt keeps its last ``min(P, max(0, M - max R))``
+  tokens (what the item's longest response leaves), each response its last ``min(R_i, M - kept prompt)``.
+- ``per_response_right`` (RewardBench 2's runner: the tokenizer's default right side): the end cut:
+  the prompt keeps its first ``min(P, M)`` tokens, each response its first ``min(R_i, M - kept prompt)``.
+
+Upstream cuts each prompt + response sequence alone, so under the left rule a short response's
+sequence keeps more of the prompt there; here one prompt is shared by the item's responses (a judge
+reads them side by side), the cut the longest response needs.
 """
 
 from __future__ import annotations
@@ -34,6 +52,7 @@ from typing import Any
 from genrm_exp.data.schema import Message, Pair
 
 POLICIES = ("truncate", "drop")
+RULES = ("shared", "per_response_left", "per_response_right")
 
 
 @dataclass(frozen=True)
@@ -167,23 +186,96 @@ def fit_pair_text(
 
 
 def _cut_prompt(
-    tokenizer: Any, prompt: tuple[Message, ...], message_ids: list[list[int]], keep: int
+    tokenizer: Any, prompt: tuple[Message, ...], message_ids: list[list[int]], keep: int, side: str = "start"
 ) -> tuple[Message, ...]:
-    """The messages holding the last ``keep`` prompt tokens; only the earliest kept one is cut."""
+    """The messages holding the last (side "start": the start is cut) or the first (side "end")
+    ``keep`` prompt tokens; only the message at the cut is cut. With nothing kept, the last user
+    message stays with an empty text (a Pair's prompt ends in a user message)."""
     if keep == sum(len(ids) for ids in message_ids):
         return prompt
+    if keep == 0:
+        return (Message("user", ""),)
+    pairs = list(zip(prompt, message_ids))
+    walk = reversed(pairs) if side == "start" else iter(pairs)
     kept: list[Message] = []
-    for message, ids in zip(reversed(prompt), reversed(message_ids), strict=True):
+    for message, ids in walk:
         if keep == 0:
             break
         if keep >= len(ids):
             kept.append(message)
             keep -= len(ids)
         else:
-            kept.append(Message(message.role, tokenizer.decode(ids[len(ids) - keep :])))
+            part = ids[len(ids) - keep :] if side == "start" else ids[:keep]
+            kept.append(Message(message.role, tokenizer.decode(part)))
             keep = 0
-    return tuple(reversed(kept))
+    kept = list(reversed(kept)) if side == "start" else kept
+    if kept[-1].role != "user":  # the end cut away the last user turn: the question is what remains
+        kept.append(Message("user", ""))
+    return tuple(kept)
 
 
 def _cut_text(tokenizer: Any, text: str, result: FitResult, i: int) -> str:
     return text if result.response_cuts[i] == 0 else tokenizer.decode(result.response_ids[i])
+
+
+def fit_item_ids(prompt_ids: Sequence[int], response_ids: Sequence[Sequence[int]], pairs: Sequence[tuple[int, int]],
+                 max_tokens: int, rule: str) -> tuple[list[int], list[list[int]]]:
+    """(kept prompt ids, kept ids of each response) of an item: its prompt, its distinct responses
+    and its pairs as (index, index) into them, fitted by `rule` (module docstring)."""
+    if rule not in RULES:
+        raise ValueError(f"rule is {rule!r} (expected one of {list(RULES)})")
+    P, R, M = len(prompt_ids), [len(r) for r in response_ids], max_tokens
+    if rule == "shared":
+        if len(pairs) == 1:  # a lone pair: the unused share of a short response goes to the other
+            i, j = pairs[0]
+            fit = fit_token_ids(prompt_ids, [response_ids[i], response_ids[j]], M)
+            kept = [list(r) for r in response_ids]
+            kept[i], kept[j] = fit.response_ids
+            return fit.prompt_ids, kept
+        keep_prompt = min(min(P, max(M - R[i] - R[j], M // 2)) for i, j in pairs)
+        room = M - keep_prompt
+        cap = max(R, default=0)
+        while cap > 0 and any(min(R[i], cap) + min(R[j], cap) > room for i, j in pairs):
+            cap -= 1
+        return list(prompt_ids[P - keep_prompt :]), [list(r[: min(len(r), cap)]) for r in response_ids]
+    if rule == "per_response_left":
+        keep_prompt = min(P, max(0, M - max(R)))
+        room = M - keep_prompt
+        return list(prompt_ids[P - keep_prompt :]), [list(r[len(r) - min(len(r), room) :]) for r in response_ids]
+    keep_prompt = min(P, M)
+    room = M - keep_prompt
+    return list(prompt_ids[:keep_prompt]), [list(r[: min(len(r), room)]) for r in response_ids]
+
+
+def fit_item_text(tokenizer: Any, pairs: Sequence[Pair], budget: Budget, rule: str) -> list[tuple[Pair | None, FitResult]]:
+    """``fit_pair_text`` for one item: pairs sharing one prompt (a best-of-N item, or a lone pair),
+    each response cut once by `rule`, whatever pair it stands in. Under ``budget.policy == "drop"``
+    a pair that would be cut is dropped (None)."""
+    def encode(text: str) -> list[int]:
+        return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    prompt = pairs[0].prompt
+    if any(p.prompt != prompt for p in pairs):
+        raise ValueError(f"item of pair {pairs[0].id!r}: its pairs do not share one prompt")
+    texts: list[str] = []
+    for p in pairs:
+        texts += [t for t in (p.chosen, p.rejected) if t not in texts]
+    message_ids = [encode(m.content) for m in prompt]
+    response_ids = [encode(t) for t in texts]
+    index = [(texts.index(p.chosen), texts.index(p.rejected)) for p in pairs]
+    flat = [t for ids in message_ids for t in ids]
+    kept_prompt, kept = fit_item_ids(flat, response_ids, index, budget.max_tokens, rule)
+    side = "end" if rule == "per_response_right" else "start"
+    new_prompt = _cut_prompt(tokenizer, prompt, message_ids, len(kept_prompt), side)
+    new_texts = [t if len(k) == len(ids) else tokenizer.decode(k) for t, ids, k in zip(texts, response_ids, kept)]
+    out = []
+    for pair, (i, j) in zip(pairs, index):
+        result = FitResult(kept_prompt, [kept[i], kept[j]], len(flat) - len(kept_prompt),
+                           (len(response_ids[i]) - len(kept[i]), len(response_ids[j]) - len(kept[j])))
+        if not result.truncated:
+            out.append((pair, result))
+        elif budget.policy == "drop":
+            out.append((None, replace(result, dropped=True)))
+        else:
+            out.append((replace(pair, prompt=new_prompt, chosen=new_texts[i], rejected=new_texts[j]), result))
+    return out

@@ -1,4 +1,4 @@
-"""Deterministic splits: a held-out slice that no prompt straddles, and equal fresh parts for STaR.
+"""Deterministic splits: a held-out slice and STaR's fresh parts that no prompt straddles, and caps.
 
 A held-out split is made of whole prompt groups (`group_key`): the pair's `group` where its source
 names one (UltraInteract's instruction `parent_id`), else its prompt text, so an instruction with
@@ -7,7 +7,8 @@ are ordered by ``sha256(f"heldout:{seed}:{group key}")``, so a split depends onl
 the seed, not on the input order.
 
     train, heldout = split_heldout(pairs, fraction=0.1, seed=0)   # about 10% of the pairs, whole groups
-    parts = thirds(train, n_parts=3, seed=0)                      # 3 parts of len(train) // 3
+    parts = fresh_parts(train, n_parts=3, seed=0)                 # STaR's iterations: 3 parts of whole groups
+    capped = sample_whole_items(heldout, limit=120, seed=0)       # eval.max_pairs_per_set: whole items, every subset
 """
 
 from __future__ import annotations
@@ -29,14 +30,6 @@ def group_key(pair: Pair) -> str:
     if pair.group is not None:
         return f"group\0{pair.group}"
     return "prompt\0" + json.dumps(pair.prompt_messages(), ensure_ascii=False)
-
-
-def _ranked(pairs: Sequence[Pair], salt: str, seed: int) -> list[int]:
-    """Indices of ``pairs`` sorted by their hashed ids; ids must be unique."""
-    ids = [p.id for p in pairs]
-    if len(set(ids)) != len(ids):
-        raise ValueError("pair ids must be unique to split deterministically")
-    return sorted(range(len(pairs)), key=lambda i: _key(salt, seed, ids[i]))
 
 
 def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
@@ -64,40 +57,62 @@ def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int) -> tuple[li
     return train, heldout
 
 
-def cap_whole_items(pairs: Sequence[Pair], limit: int) -> list[Pair]:
-    """The first pairs of a set up to `limit`, taken item by item: pairs sharing a `group` (a
-    best-of-N item, an RM-Bench prompt's style pairs) are kept or left out together, so a cap never
-    scores half an item. The first item is kept whole even when it alone is over `limit`."""
-    kept: list[Pair] = []
-    order: list[str] = []
-    members: dict[str, list[Pair]] = {}
-    for p in pairs:
-        key = p.group if p.group is not None else f"pair\0{p.id}"
-        if key not in members:
-            order.append(key)
-            members[key] = []
-        members[key].append(p)
-    for key in order:
-        if kept and len(kept) + len(members[key]) > limit:
-            break
-        kept += members[key]
-    return kept
+def item_key(pair: Pair) -> str:
+    """The item a pair is scored in: its group (a best-of-N item, an RM-Bench prompt's style pairs),
+    else the pair alone."""
+    return pair.group if pair.group is not None else f"pair\0{pair.id}"
 
 
-def thirds(pairs: Sequence[Pair], n_parts: int, seed: int) -> list[list[Pair]]:
-    """``n_parts`` disjoint parts of exactly ``len(pairs) // n_parts`` pairs each, in input order.
+def sample_whole_items(pairs: Sequence[Pair], limit: int, seed: int) -> list[Pair]:
+    """At most `limit` pairs of a set (eval.max_pairs_per_set), as a seeded sample of whole items
+    spread over the set's subsets in proportion to their sizes, kept in input order. Items (pairs
+    sharing a `group`) are kept or left out together, so a cap never scores half an item; within a
+    subset items are taken in the order of ``sha256(f"cap:{seed}:{item}")``, and the next item always
+    goes to the subset holding the smallest share of its own pairs so far. An item that no longer
+    fits closes its subset. The first item is kept whole even when it alone is over `limit`. The
+    same set and seed give the same sample in any input order."""
+    members: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        members.setdefault(item_key(p), []).append(i)
+    by_subset: dict[str, list[str]] = {}
+    for key, idx in members.items():
+        by_subset.setdefault(pairs[idx[0]].subset, []).append(key)
+    queues = {s: sorted(keys, key=lambda k: _key("cap", seed, k)) for s, keys in by_subset.items()}
+    size = {s: sum(len(members[k]) for k in keys) for s, keys in by_subset.items()}
+    taken = dict.fromkeys(queues, 0)
+    kept: set[int] = set()
+    while queues:
+        subset = min(queues, key=lambda s: (taken[s] / size[s], s))
+        item = members[queues[subset][0]]
+        if kept and len(kept) + len(item) > limit:
+            del queues[subset]
+            continue
+        kept.update(item)
+        taken[subset] += len(item)
+        queues[subset].pop(0)
+        if not queues[subset]:
+            del queues[subset]
+    return [p for i, p in enumerate(pairs) if i in kept]
 
-    Part ``k`` holds ranks ``[k * size, (k + 1) * size)`` of the hashed ids (a salt different from
-    ``split_heldout``'s); the ``len(pairs) % n_parts`` last-ranked pairs are left out so every
-    STaR iteration trains on the same amount of fresh data. Parts are all training data, so a prompt
-    seen in two parts leaks nothing into evaluation.
-    """
+
+def fresh_parts(pairs: Sequence[Pair], n_parts: int, seed: int) -> list[list[Pair]]:
+    """``n_parts`` disjoint parts that together hold every pair, each in input order, made of whole
+    prompt groups (`group_key`, as the held-out split), so no instruction is trained on in two STaR
+    iterations. Groups are taken in the order of ``sha256(f"parts:{seed}:{group}")`` and each goes to
+    the part with the fewest pairs so far (the lowest index on a tie): parts differ in size by at most
+    the largest group (by at most one pair when every group is one pair). The same data and seed give
+    the same parts in any input order."""
     if n_parts < 1:
-        raise ValueError(f"n_parts is {n_parts!r} (expected a positive integer)")
-    ranked = _ranked(pairs, "parts", seed)
-    size = len(pairs) // n_parts
-    parts = []
-    for k in range(n_parts):
-        members = set(ranked[k * size : (k + 1) * size])
-        parts.append([p for i, p in enumerate(pairs) if i in members])
-    return parts
+        raise ConfigError(f"n_parts is {n_parts!r} (expected a positive integer)")
+    if len({p.id for p in pairs}) != len(pairs):
+        raise ValueError("pair ids must be unique to split deterministically")
+    members: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        members.setdefault(group_key(p), []).append(i)
+    part_of: dict[int, int] = {}
+    sizes = [0] * n_parts
+    for key in sorted(members, key=lambda k: _key("parts", seed, k)):
+        k = min(range(n_parts), key=lambda j: (sizes[j], j))
+        sizes[k] += len(members[key])
+        part_of.update((i, k) for i in members[key])
+    return [[p for i, p in enumerate(pairs) if part_of[i] == k] for k in range(n_parts)]

@@ -1,8 +1,9 @@
 """Pairwise classification (PairRM): one sequence holds the prompt and both responses (the direct
 judge prompt without the opened verdict); a two-label head on the last token gives P(A better).
-Evaluated in both orders; P(chosen) averages them.
+Shown in the orders `judge.order` picks, as every pairwise judge is (both by default: P(chosen)
+averages the two).
 
-    judge = PairClassifierJudge(model, tokenizer, cfg.judge, batch_size=8)
+    judge = PairClassifierJudge(model, tokenizer, cfg.judge, batch_size=8, seed=cfg.seed)
     records = judge.predict(pairs, "heldout")     # genrm_exp/judges/records.py
 """
 
@@ -16,7 +17,7 @@ from tqdm.auto import tqdm
 from genrm_exp.data.schema import Pair
 from genrm_exp.judges.records import from_probs
 from genrm_exp.judges.reward import pad_batch
-from genrm_exp.orders import ORDERS
+from genrm_exp.orders import orders_for
 from genrm_exp.prompts import encode_text, render_pair
 
 
@@ -28,8 +29,10 @@ def pair_ids(tokenizer, judge_cfg, prompt_messages: list[dict], first: str, seco
 class PairClassifierJudge:
     rewardbench_model_type = "Seq. Classifier"
 
-    def __init__(self, model, tokenizer, judge_cfg, *, batch_size: int):
+    def __init__(self, model, tokenizer, judge_cfg, *, batch_size: int, seed: int):
+        orders_for("", seed, judge_cfg["order"])  # fail early on a bad order
         self.model, self.tokenizer, self.judge_cfg, self.batch_size = model, tokenizer, judge_cfg, int(batch_size)
+        self.seed = int(seed)
 
     @torch.inference_mode()
     def probs_a(self, seqs: Sequence[list[int]], desc: str | None) -> list[float]:
@@ -46,8 +49,8 @@ class PairClassifierJudge:
         return out
 
     def predict(self, pairs: Sequence[Pair], set_name: str) -> list[dict]:
-        orders = [list(ORDERS) for _ in pairs]
+        orders = [orders_for(p.id, self.seed, self.judge_cfg["order"]) for p in pairs]
         seqs = [pair_ids(self.tokenizer, self.judge_cfg, p.prompt_messages(), p.chosen, p.rejected, o)
-                for p in pairs for o in ORDERS]
-        probs = self.probs_a(seqs, desc=f"classify {set_name}")
-        return from_probs(pairs, orders, [probs[2 * i : 2 * i + 2] for i in range(len(pairs))])
+                for p, oo in zip(pairs, orders) for o in oo]
+        flat = iter(self.probs_a(seqs, desc=f"classify {set_name}"))
+        return from_probs(pairs, orders, [[next(flat) for _ in oo] for oo in orders])

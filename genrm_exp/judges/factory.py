@@ -24,15 +24,11 @@ HEAD = {"reward": "reward", "classifier": "classifier", "judge": "causal_lm"}
 
 
 def judge_dtype(judge_cfg, model_cfg, device: torch.device) -> torch.dtype:
-    """`judge.dtype`, where `auto` is the model's dtype, except float32 when a CoT judge decodes on
-    CPU: small-batch bfloat16 matmuls there decoded about 10x slower than float32."""
-    name = judge_cfg["dtype"]
-    if name == "auto":
-        name = "float32" if judge_cfg["style"] == "cot" and device.type == "cpu" else model_cfg["dtype"]
-    dtype = getattr(torch, str(name), None)
-    if not isinstance(dtype, torch.dtype):
-        raise ConfigError(f"judge.dtype={name!r}: expected auto, float32, bfloat16 or float16")
-    return dtype
+    """`judge.dtype` as a torch dtype (generation.judge_dtype_name: `auto` is the model's dtype, except
+    float32 when a CoT judge decodes on CPU)."""
+    from genrm_exp.generation import judge_dtype_name
+
+    return getattr(torch, judge_dtype_name(judge_cfg, model_cfg, device.type))
 
 
 def scorer_of(cfg) -> str:
@@ -79,7 +75,7 @@ def for_model(model, tokenizer, cfg):
         return RewardJudge(model, tokenizer, batch_size=int(cfg.eval.batch_size))
     from genrm_exp.judges.classifier import PairClassifierJudge
 
-    return PairClassifierJudge(model, tokenizer, cfg.judge, batch_size=int(cfg.judge.batch_size))
+    return PairClassifierJudge(model, tokenizer, cfg.judge, batch_size=int(cfg.judge.batch_size), seed=int(cfg.seed))
 
 
 def for_run(run_dir, *, checkpoint: str | Path | None = None, overrides: dict | None = None, device: str | None = None):

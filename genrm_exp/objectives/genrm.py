@@ -51,10 +51,7 @@ def sft_rows(pairs, tokenizer, judge_cfg, orders: list[list[str]]) -> Dataset:
 
 
 def make_trainer(ctx) -> SFTTrainer:
-    cfg = ctx.cfg
-    if cfg.judge.style != "direct":
-        raise ConfigError(f"objective=genrm trains the verdict alone and needs judge=direct, got judge.style={cfg.judge.style!r} "
-                         "(chain-of-thought GenRM is trained by the STaR objectives)")
+    cfg = ctx.cfg  # judge.style is direct (genrm_exp/validate.py)
     rows = sft_rows(ctx.train, ctx.tokenizer, cfg.judge, train_orders(ctx.train, int(cfg.seed), cfg.objective.train_orders))
     # TRL cuts rows over max_length from the end, which removes the verdict and drops the row: count them.
     max_length, lengths = int(cfg.data.max_length), [len(ids) for ids in rows["input_ids"]]

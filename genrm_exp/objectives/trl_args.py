@@ -2,6 +2,9 @@
 
 `trainer.args` (the optimiser, schedule, batch) and `objective.args` (what the objective adds) are
 field names of the TRL config class, so a misspelt key fails with the dataclass's own TypeError.
+The learning rate is `trainer.args.learning_rate x objective.lr_scale` (`learning_rate(cfg)`): an
+objective states its rate relative to the trainer's, so the paper's ratios (the rationalizer at 20x)
+hold under every trainer preset.
 """
 
 from __future__ import annotations
@@ -13,11 +16,25 @@ from omegaconf import OmegaConf
 from genrm_exp.errors import ConfigError
 
 
+def learning_rate(cfg) -> float:
+    """The objective's learning rate: the trainer's times `objective.lr_scale`."""
+    objective_args = OmegaConf.to_container(cfg.objective.args, resolve=True) or {}
+    if "learning_rate" in objective_args:
+        raise ConfigError(f"objective.args.learning_rate={objective_args['learning_rate']}: an objective states its rate "
+                          f"relative to the trainer's (objective.lr_scale, now {cfg.objective.lr_scale}); set "
+                          "trainer.args.learning_rate or objective.lr_scale instead")
+    scale = float(cfg.objective.lr_scale)
+    if not scale > 0:
+        raise ConfigError(f"objective.lr_scale={cfg.objective.lr_scale}: expected a positive number")
+    return float(cfg.trainer.args.learning_rate) * scale
+
+
 def trl_config(config_cls, ctx, *, stage: str = "train", **overrides: Any):
     cfg = ctx.cfg
     values: dict[str, Any] = {}
     values.update(OmegaConf.to_container(cfg.trainer.args, resolve=True))
     values.update(OmegaConf.to_container(cfg.objective.args, resolve=True) or {})
+    values["learning_rate"] = learning_rate(cfg)
     if cfg.deepspeed.config is not None:
         values["deepspeed"] = OmegaConf.to_container(cfg.deepspeed.config, resolve=True)
     values.update(_cpu_ranks(cfg))

@@ -32,13 +32,14 @@ JUDGE_COLUMNS = {
 
 
 def pooled_probs(run_dir: Path) -> list[float]:
-    """p_chosen of every prediction of a run (all sets), skipping records without one."""
+    """p_chosen of every prediction of a run (all sets), skipping records without one and ties (a
+    tie has no winner to be calibrated against)."""
     probs: list[float] = []
     for path in sorted((run_dir / "predictions").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
-            p = json.loads(line).get("p_chosen")
-            if p is not None:
-                probs.append(float(p))
+            record = json.loads(line)
+            if record.get("p_chosen") is not None and not record.get("tie"):
+                probs.append(float(record["p_chosen"]))
     return probs
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from genrm_exp import scoring_protocol
 from genrm_exp.evaluation import BENCHMARKS_KEY, set_entries
+from genrm_exp.report.protocols import MARK, column_protocols, protocol_markdown
 from genrm_exp.report.runs import set_names
 
 MISMATCH = "≠"
@@ -69,10 +71,11 @@ def markdown(runs: list[dict]) -> str:
     sets = set_names(runs)
     lines = ["# genrm-exp report", "", "Accuracy in % with 95% bootstrap intervals; a tie or invalid verdict counts 0.5. "
              "The baseline rows pick the longer (shorter) response of each pair.", ""]
-    header = ["run", *sets, "RewardBench", "train s", "total s", "GPUs", "GPU-h", "gen. tokens"]
+    header = ["run", *sets, "RewardBench", "objective s", "total s", "GPUs", "GPU-h", "gen. tokens"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += _baseline_rows(runs, sets, len(header))
     flagged = mismatches(runs, sets)
+    columns, marked = column_protocols(runs, sets)
     for run in runs:
         m = run["metrics"]
         if m is None:
@@ -80,9 +83,10 @@ def markdown(runs: list[dict]) -> str:
             lines.append("| " + " | ".join([run["name"], f"FAILED: {error}", *(["-"] * (len(header) - 2))]) + " |")
             continue
         cost = m.get("_run", {})
-        cells = [cell(m.get(s)) + (f" {MISMATCH}" if (run["name"], s) in flagged else "") for s in sets]
+        cells = [cell(m.get(s)) + (f" {MISMATCH}" if (run["name"], s) in flagged else "")
+                 + (f" {MARK}" if (run["name"], s) in marked else "") for s in sets]
         row = [run["name"], *cells, benchmark_cell(benchmarks(m).get("rewardbench")),
-               *(_value(cost.get(k)) for k in ("seconds_train", "seconds_total", "gpus", "gpu_hours", "generated_tokens"))]
+               *(_value(cost.get(k)) for k in ("seconds_objective", "seconds_total", "gpus", "gpu_hours", "generated_tokens"))]
         lines.append("| " + " | ".join(row) + " |")
     failed = sum(r["metrics"] is None for r in runs)
     if failed:
@@ -91,23 +95,34 @@ def markdown(runs: list[dict]) -> str:
         lines += ["", f"{MISMATCH} These cells scored other inputs than the rest of their column (evaluation-set "
                   "fingerprints differ: other pairs, or other text after fitting), so they are not comparable with it:", ""]
         lines += [f"- {run} / {name}: {why}" for (run, name), why in sorted(flagged.items())]
+    lines += protocol_markdown(columns, marked)
     lines += _sections(runs)
     return "\n".join(lines) + "\n"
 
 
 def _sections(runs: list[dict]) -> list[str]:
-    """One table of section scores per benchmark that any run has."""
+    """One table of section scores per benchmark that any run has. Where rows lack sections others
+    have (RewardBench 2's Ties is scored for scalar reward models only), a last column gives each row's
+    mean over the sections every row has, the score the rows can be compared on."""
     lines: list[str] = []
     names = sorted({b for r in runs for b in benchmarks(r["metrics"])})
     for bench in names:
         rows = [(r["name"], benchmarks(r["metrics"])[bench]) for r in runs if bench in benchmarks(r["metrics"])]
         cols = sorted({s for _, entry in rows for s in entry.get("sections", {})})
-        lines += ["", f"## {TITLES.get(bench, bench)} sections", "", "| run | score | " + " | ".join(cols) + " | missing |",
-                  "|" + "---|" * (len(cols) + 3)]
+        shared = [c for c in cols if all(c in entry.get("sections", {}) for _, entry in rows)]
+        common = len(rows) > 1 and bool(shared) and len(shared) < len(cols)
+        extra = [f"mean of the {len(shared)} sections all rows have"] if common else []
+        lines += ["", f"## {TITLES.get(bench, bench)} sections", "",
+                  "| run | score | " + " | ".join([*cols, *extra]) + " | missing |", "|" + "---|" * (len(cols) + len(extra) + 3)]
         for name, entry in rows:
             vals = [f"{100 * entry['sections'][c]:.1f}" if c in entry.get("sections", {}) else "-" for c in cols]
+            if common:
+                vals.append(f"{100 * math.fsum(entry['sections'][c] for c in shared) / len(shared):.1f}")
             missing = ", ".join(entry.get("missing_sections", [])) or "-"
             lines.append(f"| {name} | {benchmark_cell(entry)} | " + " | ".join(vals) + f" | {missing} |")
+        if common:
+            lines += ["", f"Comparable across rows: the mean over {', '.join(shared)} (each row's own score averages "
+                      "the sections it has)."]
     return lines
 
 
@@ -127,12 +142,20 @@ def print_metrics(results: dict, *, title: str) -> None:
     for column in ("set", "accuracy % [95% CI]", "n", "extras"):
         table.add_column(column)
     for name, entry in set_entries(results):
-        extras = ", ".join(f"{k}={_fmt(v)}" for k, v in entry.items() if k not in ("accuracy", "ci95", "n"))
+        extras = ", ".join(f"{k}={_fmt(v)}" for k, v in entry.items() if k not in ("accuracy", "ci95", "n", "protocol"))
         table.add_row(name, cell(entry).rsplit(" n=", 1)[0], str(entry["n"]), extras)
     for bench, entry in benchmarks(results).items():
         sections = ", ".join(f"{k} {100 * v:.1f}" for k, v in entry.get("sections", {}).items())
         table.add_row(f"{TITLES.get(bench, bench)} (benchmark)", benchmark_cell(entry), "", sections)
     console.print(table)
+    lines = {}
+    for name, entry in set_entries(results):
+        values = scoring_protocol.fields(entry.get("protocol"))
+        values.pop("code", None)
+        if values:
+            lines.setdefault(scoring_protocol.line(values), []).append(name)
+    for text, names in lines.items():
+        console.print(f"protocol{'' if len(lines) == 1 else ' (' + ', '.join(names) + ')'}: {text}", highlight=False)
 
 
 def _fmt(value) -> str:

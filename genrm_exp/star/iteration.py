@@ -20,7 +20,6 @@ from pathlib import Path
 from genrm_exp import distributed
 from genrm_exp.atomic import write_jsonl_atomic
 from genrm_exp.closing import close_verdicts
-from genrm_exp.errors import ConfigError
 from genrm_exp.orders import orders_for
 from genrm_exp.prompts import render_pair
 from genrm_exp.star import filtering, policy
@@ -114,9 +113,7 @@ class Iteration:
         return self.ctx.cfg.star
 
     def bootstrapped(self) -> bool:
-        b = self.star.bootstrap
-        if b.iterations not in ("first", "all"):
-            raise ConfigError(f"star.bootstrap.iterations={b.iterations!r}: expected first or all")
+        b = self.star.bootstrap  # star.bootstrap.iterations: first or all (genrm_exp/validate.py)
         return (b.model is not None or b.rationales_file is not None) and (self.index == 1 or b.iterations == "all")
 
     def plan(self) -> list[tuple[object, str]]:

@@ -23,16 +23,20 @@ run's metrics.json and predictions/) is the last iteration's, without judging it
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from genrm_exp import distributed, resume
 from genrm_exp.atomic import write_json_atomic
-from genrm_exp.data.splits import thirds
+from genrm_exp.data.splits import fresh_parts
 from genrm_exp.errors import ConfigError
 from genrm_exp.evaluation import evaluate, set_entries
 from genrm_exp.judges.replay import ReplayJudge
+from genrm_exp.scoring_protocol import judge_protocol
 from genrm_exp.star import policy
 from genrm_exp.star.iteration import Iteration
 from genrm_exp.star.stages import Stages
@@ -61,7 +65,8 @@ def eval_stage(ctx, folder: Path, checkpoint: Path | None) -> dict:
     majority vote over judge.k chains (maj@k) and of the first chain alone (maj@1)."""
     out = folder / "eval"
     judge = ReplayJudge(out / "predictions", lambda: cot_judge(ctx, checkpoint))
-    results = evaluate(judge, ctx.eval_sets, out, bootstrap_samples=int(ctx.cfg.eval.bootstrap_samples), seed=int(ctx.cfg.seed))
+    results = evaluate(judge, ctx.eval_sets, out, bootstrap_samples=int(ctx.cfg.eval.bootstrap_samples), seed=int(ctx.cfg.seed),
+                       protocol=judge_protocol(ctx.cfg, distributed.device().type), fits=ctx.fits, code=ctx.code)
     distributed.barrier()  # rank 0 has written every set's predictions, which the summary replays
     if distributed.is_main():
         write_json_atomic(out / "metrics.json", results)
@@ -78,27 +83,41 @@ def eval_stage(ctx, folder: Path, checkpoint: Path | None) -> dict:
 
 
 def guard(ctx) -> None:
-    """Record the settings on the first run; on a resumption, stop if they changed."""
+    """Record the settings, the sampling engine and the code on the first run; on a resumption stop
+    if the settings or the engine changed (its stages would mix engines), and follow
+    `on_code_change` if the code did (stop; rerun: the stages are removed and run again; reuse)."""
+    from genrm_exp import code_version
+
     path = ctx.run_dir / "star_config.json"
-    now = resume.settings(ctx.cfg)
+    engine = ctx.cfg.judge.engine
+    now = {**resume.settings(ctx.cfg), "_engine": None if engine is None else OmegaConf.to_container(engine),
+           "_code": ctx.code}
     if path.is_file():
-        changed = resume.changed(json.loads(path.read_text(encoding="utf-8")), now)
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        changed = resume.changed({k: v for k, v in saved.items() if k not in ("_engine", "_code")},
+                                 {k: v for k, v in now.items() if k not in ("_engine", "_code")})
         if changed:
             raise ConfigError(f"{ctx.run_dir} holds a STaR run made with other settings ({', '.join(changed[:8])}); "
                              "rerun with the original settings, or choose another folder (hydra.run.dir=...)")
-    elif distributed.is_main():
+        before, after = saved.get("_engine"), now["_engine"]
+        if before is not None and after is not None and before["backend"] != after["backend"]:
+            raise ConfigError(f"{ctx.run_dir}: its STaR stages sampled with judge.backend resolved to {before['backend']} "
+                              f"({before['reason']}), here it resolves to {after['backend']} ({after['reason']}); set "
+                              f"judge.backend={before['backend']} to go on as it began, or choose another folder")
+        if code_version.decide(str(ctx.cfg.on_code_change), saved.get("_code"), f"the STaR run in {ctx.run_dir}"):
+            return
+        if distributed.is_main():  # on_code_change=rerun: its stages are computed again
+            for folder in ctx.run_dir.glob("iter_*"):
+                shutil.rmtree(folder)
+        distributed.barrier()
+    if distributed.is_main():
         write_json_atomic(path, now)
 
 
 def check(cfg, n_train: int) -> None:
+    """What only the data can tell (the settings were checked before it loaded: genrm_exp/validate.py)."""
     star = cfg.star
-    if cfg.judge.style != "cot":
-        raise ConfigError(f"judge.style={cfg.judge.style!r}: STaR samples chains of thought; use judge=cot")
-    if star.order not in ("random", "fixed", "both"):
-        raise ConfigError(f"star.order={star.order!r}: expected random, fixed or both")
-    if star.init not in ("latest", "base"):
-        raise ConfigError(f"star.init={star.init!r}: expected latest or base")
-    if int(star.iterations) < 1 or n_train < int(star.iterations):
+    if n_train < int(star.iterations):
         raise ConfigError(f"star.iterations={star.iterations} needs at least that many training pairs (have {n_train})")
 
 
@@ -108,7 +127,7 @@ def run_star(ctx, recipe: Recipe):
     check(cfg, len(ctx.train))
     guard(ctx)
     n = int(star.iterations)
-    parts = thirds(ctx.train, n, int(cfg.seed))
+    parts = fresh_parts(ctx.train, n, int(cfg.seed))
     fault = star.fault.kill_after_stage
     history: list[dict] = []
     if star.eval_base:

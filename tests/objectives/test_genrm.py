@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_all_trainable_changed, make_ctx
+from conftest import assert_all_trainable_changed, compose, make_ctx
 
 from genrm_exp.objectives import genrm
 from genrm_exp.prompts import encode_for_verdict, render_pair
@@ -61,9 +61,10 @@ def test_genrm_builds_a_direct_judge_and_saves_its_checkpoint(tmp_path):
 
 
 def test_genrm_refuses_a_cot_judge(tmp_path):
-    ctx = make_ctx(["objective=genrm", "judge=cot"], tmp_path)
-    with pytest.raises(ValueError, match="needs judge=direct"):
-        genrm.make_trainer(ctx)
+    from genrm_exp import validate
+
+    with pytest.raises(ValueError, match="objective=genrm trains the verdict alone"):
+        validate.check(compose(["objective=genrm", "judge=cot"], tmp_path))
 
 
 def test_api_loads_the_run_and_serves_as_reward_and_pairwise_judge(tmp_path):

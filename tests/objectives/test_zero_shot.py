@@ -46,7 +46,7 @@ def test_direct_zero_shot_judge_without_training(tmp_path):
     judge = zero_shot.build(ctx)
     assert isinstance(judge, DirectJudge)
     records = judge.predict(ctx.eval_sets["heldout"], "heldout")
-    assert len(records) == len(ctx.eval_sets["heldout"]) and all(len(r["orders"]) == 1 for r in records)
+    assert len(records) == len(ctx.eval_sets["heldout"]) and all(r["orders"] == ["AB", "BA"] for r in records)  # judge.order=both
     assert not (ctx.run_dir / "checkpoint").exists()
 
 

@@ -108,13 +108,13 @@ def test_trainer_step_changes_every_trainable_parameter(objective, peft, tmp_pat
     assert_all_trainable_changed(trainer)
 
 
-def test_rationalizer_learning_rate_wins_over_the_trainer(tmp_path):
+def test_rationalizer_learning_rate_is_twenty_times_the_trainers(tmp_path):
     from trl import SFTConfig
 
     from genrm_exp.objectives.trl_args import trl_config
 
     ctx = make_ctx(["objective=star_rationalizer", *STAR], tmp_path)
-    assert trl_config(SFTConfig, ctx).learning_rate == 2e-5
+    assert trl_config(SFTConfig, ctx).learning_rate == pytest.approx(20 * 1e-3)
     assert trl_config(SFTConfig, make_ctx(["objective=star_sft", *STAR], tmp_path / "b")).learning_rate == 1e-3
 
 
@@ -179,9 +179,10 @@ def test_rationales_file_errors_name_file_line_and_key(tmp_path):
 
 
 def test_star_needs_the_cot_judge(tmp_path):
-    ctx = make_ctx(["objective=star_sft", *STAR, "judge=direct"], tmp_path)
-    with pytest.raises(ValueError, match="judge=cot"):
-        build("star_sft", ctx)
+    from genrm_exp import validate
+
+    with pytest.raises(ValueError, match="STaR samples chains of thought; use judge=cot"):
+        validate.check(compose(["objective=star_sft", *STAR, "judge=direct"], tmp_path))
 
 
 def test_a_run_folder_made_with_other_settings_is_refused(tmp_path):

@@ -1,0 +1,186 @@
+"""The whole composed config checked before any data loads or any model is built, so a typo never
+costs a training run: every enumerated value, every file that must exist, every pair of settings that
+cannot go together. Each message names the full key, the value and what is allowed.
+
+    python -m genrm_exp model=tiny_random objective=genrm judge.order=bogus
+    # error: judge.order='bogus': expected one of ['random', 'fixed', 'both']
+
+The allowed values are the modules' own constants (orders.py, prompts.py, generation.py, ...), so a
+rule is written once; the modules keep their own checks for callers that build judges by hand (the
+API), and this step runs them all up front.
+
+    python -m pytest tests/test_validate.py -q
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from genrm_exp.errors import ConfigError
+
+STAR_ORDERS = ("random", "fixed", "both")
+STAR_INIT = ("latest", "base")
+BOOTSTRAP_ITERATIONS = ("first", "all")
+
+
+def one_of(key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r}: expected one of {list(allowed)}")
+
+
+def positive(key: str, value, *, integer: bool = True) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) if integer else isinstance(value, (int, float))
+    if not ok or value <= 0:
+        raise ConfigError(f"{key}={value!r}: expected a positive {'integer' if integer else 'number'}")
+
+
+def is_star(cfg) -> bool:
+    return str(cfg.objective.name).startswith("star_")
+
+
+def samples(cfg) -> bool:
+    """Whether the run samples chains of thought (a CoT judge, or STaR's sampling stages)."""
+    return str(cfg.judge.style) == "cot" or is_star(cfg)
+
+
+def check(cfg) -> None:
+    """Every rule below, in the order a reader meets the config groups; raises ConfigError."""
+    _objective(cfg)
+    _model(cfg)
+    _judge(cfg)
+    _data(cfg)
+    _eval(cfg)
+    if is_star(cfg):
+        _star(cfg)
+    from genrm_exp import code_version
+
+    code_version.check_policy(str(cfg.on_code_change))
+
+
+def _objective(cfg) -> None:
+    from genrm_exp.judges.factory import SCORERS
+    from genrm_exp.objectives import OBJECTIVES
+    from genrm_exp.objectives.genrm import TRAIN_ORDERS
+
+    o = cfg.objective
+    one_of("objective.name", str(o.name), sorted(OBJECTIVES))
+    one_of("objective.scorer", str(o.scorer), SCORERS)
+    one_of("objective.responses_per_sequence", o.responses_per_sequence, (1, 2))
+    positive("objective.lr_scale", o.lr_scale, integer=False)
+    if "learning_rate" in (o.args or {}):
+        raise ConfigError(f"objective.args.learning_rate={o.args.learning_rate}: an objective states its rate relative "
+                          "to the trainer's (objective.lr_scale); set trainer.args.learning_rate or objective.lr_scale")
+    if "train_orders" in o:
+        one_of("objective.train_orders", str(o.train_orders), TRAIN_ORDERS)
+    if str(o.name) == "genrm" and str(cfg.judge.style) != "direct":
+        raise ConfigError(f"judge.style={cfg.judge.style!r}: objective=genrm trains the verdict alone and is judged "
+                          "directly (judge=direct); chain-of-thought GenRM is trained by the STaR objectives")
+
+
+def _model(cfg) -> None:
+    from genrm_exp.generation import DTYPES
+    from genrm_exp.modeling import SOURCES
+
+    one_of("model.source", str(cfg.model.source), SOURCES)
+    one_of("model.dtype", str(cfg.model.dtype), DTYPES)
+
+
+def _judge(cfg) -> None:
+    from genrm_exp.closing import check_close
+    from genrm_exp.generation import BACKENDS, DTYPES
+    from genrm_exp.prompts import STYLES, check_judge_cfg
+
+    j = cfg.judge
+    one_of("judge.style", str(j.style), STYLES)
+    one_of("judge.order", str(j.order), ("random", "fixed", "both"))
+    one_of("judge.backend", str(j.backend), (*BACKENDS, "auto"))
+    one_of("judge.dtype", str(j.dtype), ("auto", *DTYPES))
+    one_of("judge.vllm.dtype", str(j.vllm.dtype), DTYPES)
+    for key in ("k", "max_new_tokens", "batch_size"):
+        positive(f"judge.{key}", j[key])
+    if not 0 < float(j.top_p) <= 1 or float(j.temperature) < 0:
+        raise ConfigError(f"judge.temperature={j.temperature} / judge.top_p={j.top_p}: expected temperature >= 0 "
+                          "and top_p in (0, 1]")
+    if j.close_verdict is not None:
+        check_close(str(j.close_verdict), "judge.close_verdict")
+    check_judge_cfg(j)
+
+
+def _data(cfg) -> None:
+    from genrm_exp.data.budget import POLICIES
+    from genrm_exp.data.loaders import BAD_ROW_MODES
+
+    one_of("data.truncation", str(cfg.data.truncation), POLICIES)
+    one_of("data.on_bad_row", str(cfg.data.on_bad_row), BAD_ROW_MODES)
+    positive("data.max_length", cfg.data.max_length)
+    train = cfg.data.train
+    _spec("data.train", train)
+    if cfg.data.test is not None:
+        _spec("data.test", cfg.data.test)
+    if cfg.objective.trains and "ties" in train and train.ties == "half":
+        raise ConfigError("data.train.ties='half': a tie has no preferred response to train on; use ties: drop "
+                          "(ties: half is for evaluation sets)")
+    if cfg.objective.trains or (cfg.eval.heldout and cfg.data.test is None):
+        _exists("data.train.path", train)
+    if cfg.data.test is not None and cfg.eval.heldout:
+        _exists("data.test.path", cfg.data.test)
+
+
+def _eval(cfg) -> None:
+    from genrm_exp.benchmarks import BENCHMARKS
+    from genrm_exp.data.budget import POLICIES, RULES
+
+    e = cfg.eval
+    one_of("eval.truncation", str(e.truncation), POLICIES)
+    one_of("eval.fit", str(e.fit), RULES)
+    positive("eval.max_length", e.max_length)
+    positive("eval.batch_size", e.batch_size)
+    if e.max_pairs_per_set is not None:
+        positive("eval.max_pairs_per_set", e.max_pairs_per_set)
+    pairwise = str(cfg.objective.scorer) != "reward"
+    for name, spec in e.sets.items():
+        if str(name).startswith("_"):
+            raise ConfigError(f"eval.sets.{name}: set names starting with '_' are reserved for metrics.json's own keys")
+        _spec(f"eval.sets.{name}", spec)
+        _exists(f"eval.sets.{name}.path", spec)
+        bench = BENCHMARKS.get(str(spec.get("source")))
+        if bench is not None and bench.orders is not None and pairwise and str(cfg.judge.order) != bench.orders:
+            raise ConfigError(f"judge.order={cfg.judge.order!r}: eval.sets.{name} is scored by {bench.hub}'s rule, which "
+                              f"judges every pair in {bench.orders} orders; use judge.order={bench.orders} (the default)")
+
+
+def _star(cfg) -> None:
+    from genrm_exp.closing import check_close
+
+    s = cfg.star
+    if str(cfg.judge.style) != "cot":
+        raise ConfigError(f"judge.style={cfg.judge.style!r}: STaR samples chains of thought; use judge=cot")
+    one_of("star.order", str(s.order), STAR_ORDERS)
+    one_of("star.init", str(s.init), STAR_INIT)
+    one_of("star.bootstrap.iterations", str(s.bootstrap.iterations), BOOTSTRAP_ITERATIONS)
+    for key in ("iterations", "k", "max_new_tokens", "keep_per_pair", "batch_size", "chunk_size"):
+        positive(f"star.{key}", s[key])
+    positive("star.rationalizer.k", s.rationalizer.k)
+    if s.close_verdict is not None:
+        check_close(str(s.close_verdict), "star.close_verdict")
+    if s.bootstrap.rationales_file is not None and not Path(str(s.bootstrap.rationales_file)).is_file():
+        raise ConfigError(f"star.bootstrap.rationales_file={str(s.bootstrap.rationales_file)!r}: no such file")
+
+
+def _spec(key: str, spec) -> None:
+    """A data spec (data.train, data.test, eval.sets.NAME): its format and tie policy."""
+    from genrm_exp.data.formats import FORMATS, TIE_POLICIES
+
+    if "format" in spec:
+        one_of(f"{key}.format", str(spec.format), sorted(FORMATS))
+    if spec.get("ties") is not None:
+        one_of(f"{key}.ties", str(spec.ties), TIE_POLICIES)
+
+
+def _exists(key: str, spec) -> None:
+    """A data spec's `path`, when it has one, must be a file (a Hub spec is looked up when loaded)."""
+    path = OmegaConf.select(spec, "path") if OmegaConf.is_config(spec) else spec.get("path")
+    if path is not None and not Path(str(path)).is_file():
+        raise ConfigError(f"{key}={str(path)!r}: no such file")

@@ -1,0 +1,91 @@
+"""The whole config is checked before any data loads: one typo per enumerated key, each refused with
+the key, the value and what is allowed; settings that cannot go together; files that must exist."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import REPO, TINY, compose
+from support import genrm
+
+from genrm_exp import validate
+from genrm_exp.errors import ConfigError
+
+STAR = ["objective=star_sft", "judge=cot"]
+# (overrides, the start of the refusal): every enumerated key once.
+TYPOS = [
+    (["objective.name=bogus"], "objective.name='bogus': expected one of ["),
+    (["objective.scorer=bogus"], "objective.scorer='bogus': expected one of ['reward', 'classifier', 'judge']"),
+    (["objective=genrm", "objective.train_orders=bogus"], "objective.train_orders='bogus': expected one of ["),
+    (["objective.lr_scale=0"], "objective.lr_scale=0: expected a positive number"),
+    (["model.source=bogus"], "model.source='bogus': expected one of ['hub', 'embedded_gguf', 'tiny_random']"),
+    (["model.dtype=bogus"], "model.dtype='bogus': expected one of ['float32', 'bfloat16', 'float16']"),
+    (["judge.style=bogus"], "judge.style='bogus': expected one of ["),
+    (["objective=genrm", "judge.order=bogus"], "judge.order='bogus': expected one of ['random', 'fixed', 'both']"),
+    (["judge.backend=bogus"], "judge.backend='bogus': expected one of ['static', "),
+    (["judge.dtype=bogus"], "judge.dtype='bogus': expected one of ['auto', 'float32'"),
+    (["judge.vllm.dtype=bogus"], "judge.vllm.dtype='bogus': expected one of ['float32'"),
+    (["judge.k=0"], "judge.k=0: expected a positive integer"),
+    (["judge.top_p=2"], "judge.temperature=0.0 / judge.top_p=2: expected temperature >= 0 and top_p in (0, 1]"),
+    (["judge=cot", "judge.close_verdict=Verdict:"], "judge.close_verdict='Verdict:': must end with '[['"),
+    (["data.truncation=bogus"], "data.truncation='bogus': expected one of ["),
+    (["data.on_bad_row=bogus"], "data.on_bad_row='bogus': expected one of ['error', 'skip']"),
+    (["data.train.format=bogus"], "data.train.format='bogus': expected one of ["),
+    (["+data.train.ties=bogus"], "data.train.ties='bogus': expected one of ['drop', 'half']"),
+    (["eval.truncation=bogus"], "eval.truncation='bogus': expected one of ["),
+    (["eval.fit=bogus"], "eval.fit='bogus': expected one of ['shared', 'per_response_left', 'per_response_right']"),
+    (["+eval.sets.llmbar-natural.ties=bogus"], "eval.sets.llmbar-natural.ties='bogus': expected one of"),
+    ([*STAR, "star.order=bogus"], "star.order='bogus': expected one of ['random', 'fixed', 'both']"),
+    ([*STAR, "star.init=bogus"], "star.init='bogus': expected one of ['latest', 'base']"),
+    ([*STAR, "star.bootstrap.iterations=bogus"], "star.bootstrap.iterations='bogus': expected one of ['first', 'all']"),
+    ([*STAR, "star.close_verdict=Verdict:"], "star.close_verdict='Verdict:': must end with '[['"),
+    (["on_code_change=bogus"], "on_code_change='bogus': expected one of ['stop', 'rerun', 'reuse']"),
+]
+# Settings that cannot go together.
+CLASHES = [
+    (["objective=genrm", "judge=cot"], "judge.style='cot': objective=genrm trains the verdict alone"),
+    (["objective=star_sft", "judge=direct"], "judge.style='direct': STaR samples chains of thought"),
+    (["objective=zero_shot", "eval=judgebench", f"+eval.sets.judgebench.path={REPO / 'README.md'}", "judge.order=random"],
+     "judge.order='random': eval.sets.judgebench is scored by ScalerLab/JudgeBench's rule"),
+    (["objective=bt", "+data.train.ties=half"], "data.train.ties='half': a tie has no preferred response"),
+    (["objective=bt", "+objective.args.learning_rate=0.1"], "objective.args.learning_rate=0.1: an objective states"),
+    (["data=local", "data.train.path=missing.jsonl"], "data.train.path='missing.jsonl': no such file"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", TYPOS + CLASHES, ids=lambda v: v[-1] if isinstance(v, list) else None)
+def test_the_config_check_names_the_key_and_what_is_allowed(overrides, message):
+    cfg = compose(["model=tiny_random", "objective=zero_shot", *overrides])  # objectives that override it say so
+    with pytest.raises(ConfigError) as e:
+        validate.check(cfg)
+    assert str(e.value).startswith(message), str(e.value)
+
+
+@pytest.mark.parametrize("objective", ["bt", "pair_rm", "genrm", "zero_shot", "zero_shot_cot", "star_sft", "star_dpo",
+                                       "star_rationalizer", "star_ipo", "star_ipo_rationalizer"])
+def test_every_objective_as_shipped_passes_the_check(objective):
+    validate.check(compose(["model=tiny_random", f"objective={objective}"]))
+
+
+def test_a_typo_stops_before_any_data_loads_with_one_line(tmp_path):
+    """The command of the issue: objective=genrm would train for an hour before building its judge;
+    the bad order stops it first, with exit status 2 and no data.json in the run folder."""
+    run = tmp_path / "run"
+    out = genrm("model=tiny_random", "objective=genrm", "judge.order=bogus", f"paths.outputs={tmp_path}",
+                f"hydra.run.dir={run}", "logger.mode=disabled", timeout=120)
+    assert out.returncode == 2, out.stderr[-2000:]
+    first = out.stderr.splitlines()[0]
+    assert first == "error: judge.order='bogus': expected one of ['random', 'fixed', 'both']", out.stderr
+    assert not (run / "data.json").exists() and not (run / "metrics.json").exists()
+    assert "judge.order='bogus'" in (run / "error.txt").read_text()
+
+
+def test_a_typo_in_a_finished_run_folder_leaves_it_as_it_was(tmp_path):
+    """Rerunning a finished run's command with a typo changes nothing in its folder."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({"_run": {}}))
+    out = genrm(*TINY, "judge.order=bogus", f"paths.outputs={tmp_path}", f"hydra.run.dir={run}", timeout=120)
+    assert out.returncode == 2 and f"{run} left as it was" in out.stderr, out.stderr[-2000:]
+    assert not (run / "error.txt").exists() and not (run / "config.yaml").exists()
