@@ -63,7 +63,8 @@ test-slow: setup setup-vllm
 	$(ENV) $(PY) -m pytest -q -m slow $(ARGS)
 
 lint: setup
-	$(PY) -m ruff check genrm_exp tests bench
+	$(PY) -m ruff check genrm_exp tests bench launch
+	$(PY) -m ruff format --check genrm_exp tests bench launch
 
 bench: setup setup-vllm
 	$(ENV) $(PY) -m bench $(ARGS)

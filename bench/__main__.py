@@ -32,8 +32,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--shape", default=None, help="model shape (default: llama-1b on cuda, small on cpu)")
-    ap.add_argument("--sampling-model", default=None,
-                    help="smollm2 (the embedded model, real weights: the default on cpu) or a random shape (default on cuda)")
+    ap.add_argument(
+        "--sampling-model",
+        default=None,
+        help="smollm2 (the embedded model, real weights: the default on cpu) or a random shape (default on cuda)",
+    )
     ap.add_argument("--no-vllm", action="store_true", help="sampling: leave out judge.backend=vllm (make setup-vllm)")
     ap.add_argument("--only", choices=("training", "sampling", "scoring", "serving"), action="append")
     ap.add_argument("--steps", type=int, default=None, help="measured training steps (after warm-up)")
@@ -47,17 +50,32 @@ def main(argv=None) -> int:
     tok = load_tokenizer()
     texts = real_texts(work.pairs_per_step * (warm + steps), tok, work)
     ceiling = matmul_ceiling(args.device)
-    result = {"device": torch.cuda.get_device_name() if cuda else platform.processor() or platform.machine(),
-              "shape": shape, "workload": work.__dict__, "matmul_ceiling_tflops": ceiling / 1e12,
-              "torch": torch.__version__, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    result = {
+        "device": torch.cuda.get_device_name() if cuda else platform.processor() or platform.machine(),
+        "shape": shape,
+        "workload": work.__dict__,
+        "matmul_ceiling_tflops": ceiling / 1e12,
+        "torch": torch.__version__,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     print(f"device {result['device']}  shape {shape}  bf16 matmul ceiling {ceiling / 1e12:.1f} TFLOP/s")
     if "training" in sections:
         result["training"] = []
         for kind in ("bt", "sft", "dpo"):
             for variant in ("stock", "ours"):
                 try:
-                    row = training_bench.run(kind, variant, shape=shape, tokenizer=tok, texts=texts, work=work,
-                                             device=args.device, warm=warm, steps=steps, ceiling=ceiling)
+                    row = training_bench.run(
+                        kind,
+                        variant,
+                        shape=shape,
+                        tokenizer=tok,
+                        texts=texts,
+                        work=work,
+                        device=args.device,
+                        warm=warm,
+                        steps=steps,
+                        ceiling=ceiling,
+                    )
                 except Exception as err:  # one failing path is reported, the others still run
                     row = {"objective": kind, "variant": variant, "error": f"{type(err).__name__}: {err}"[:300]}
                 result["training"].append(row)
@@ -67,11 +85,21 @@ def main(argv=None) -> int:
     if "sampling" in sections:
         k, new, batch = (8, 128, 8) if cuda else (4, 32, 2)
         sampler = args.sampling_model or (shape if cuda else "smollm2")
-        result["sampling"] = sampling_bench.sampling(sampler, tok, texts[: batch * (4 if cuda else 2)], device=args.device,
-                                                     k=k, new_tokens=new, batch_prompts=batch, vllm=not args.no_vllm)
+        result["sampling"] = sampling_bench.sampling(
+            sampler,
+            tok,
+            texts[: batch * (4 if cuda else 2)],
+            device=args.device,
+            k=k,
+            new_tokens=new,
+            batch_prompts=batch,
+            vllm=not args.no_vllm,
+        )
         print(json.dumps(result["sampling"]))
     if "scoring" in sections:
-        result["scoring"] = sampling_bench.scoring(shape, tok, texts[: (64 if cuda else 16)], device=args.device, batch=8)
+        result["scoring"] = sampling_bench.scoring(
+            shape, tok, texts[: (64 if cuda else 16)], device=args.device, batch=8
+        )
         print(json.dumps(result["scoring"]))
     if "serving" in sections:
         from bench import serving as serving_bench
@@ -91,8 +119,10 @@ def table(result: dict) -> str:
     for kind in ("bt", "sft", "dpo"):
         s, o = by.get((kind, "stock"), {}), by.get((kind, "ours"), {})
         if "tokens_per_s" in s and "tokens_per_s" in o:
-            lines.append(f"| training | {kind} tokens/s (MFU, padding) | {s['tokens_per_s']:.0f} ({100 * s['mfu']:.1f}%, {100 * s['padding_share']:.0f}%) "
-                         f"| {o['tokens_per_s']:.0f} ({100 * o['mfu']:.1f}%, {100 * o['padding_share']:.0f}%) | {o['tokens_per_s'] / s['tokens_per_s']:.2f}x |")
+            lines.append(
+                f"| training | {kind} tokens/s (MFU, padding) | {s['tokens_per_s']:.0f} ({100 * s['mfu']:.1f}%, {100 * s['padding_share']:.0f}%) "
+                f"| {o['tokens_per_s']:.0f} ({100 * o['mfu']:.1f}%, {100 * o['padding_share']:.0f}%) | {o['tokens_per_s'] / s['tokens_per_s']:.2f}x |"
+            )
         else:
             lines.append(f"| training | {kind} | {s.get('error', '-')} | {o.get('error', '-')} | - |")
     if result.get("sampling"):
@@ -101,13 +131,17 @@ def table(result: dict) -> str:
             if "tokens_per_s" not in s or "tokens_per_s" not in o:
                 lines.append(f"| sampling | {o['path']} | {s.get('error', '-')} | {o.get('error', '-')} | - |")
                 continue
-            lines.append(f"| sampling | {o['path']} ({o.get('backend', '')}), {s['model']} {s['dtype']}: tokens/s "
-                         f"(roofline share) at batch {s['batch']} | {s['tokens_per_s']:.0f} ({100 * s['roofline_share']:.1f}%) "
-                         f"| {o['tokens_per_s']:.0f} ({100 * o['roofline_share']:.1f}%) | {o['tokens_per_s'] / s['tokens_per_s']:.2f}x |")
+            lines.append(
+                f"| sampling | {o['path']} ({o.get('backend', '')}), {s['model']} {s['dtype']}: tokens/s "
+                f"(roofline share) at batch {s['batch']} | {s['tokens_per_s']:.0f} ({100 * s['roofline_share']:.1f}%) "
+                f"| {o['tokens_per_s']:.0f} ({100 * o['roofline_share']:.1f}%) | {o['tokens_per_s'] / s['tokens_per_s']:.2f}x |"
+            )
     if result.get("scoring"):
         bt, g = result["scoring"]
-        lines.append(f"| scoring | pairs/s: BT forward vs GenRM direct | {bt['pairs_per_s']:.1f} | {g['pairs_per_s']:.1f} "
-                     f"| cost ratio {bt['pairs_per_s'] / g['pairs_per_s']:.2f}x of BT |")
+        lines.append(
+            f"| scoring | pairs/s: BT forward vs GenRM direct | {bt['pairs_per_s']:.1f} | {g['pairs_per_s']:.1f} "
+            f"| cost ratio {bt['pairs_per_s'] / g['pairs_per_s']:.2f}x of BT |"
+        )
     if result.get("serving"):
         from bench import serving as serving_bench
 

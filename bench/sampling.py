@@ -31,8 +31,18 @@ def judge_prompts(tokenizer, texts: list[dict]) -> list[str]:
     from genrm_exp.prompts import render_pair
 
     judge = judge_config("cot")
-    return [render_pair(tokenizer, judge, [{"role": "user", "content": t["prompt"]}], t["chosen"], t["rejected"], "AB",
-                        open_verdict=False) for t in texts]
+    return [
+        render_pair(
+            tokenizer,
+            judge,
+            [{"role": "user", "content": t["prompt"]}],
+            t["chosen"],
+            t["rejected"],
+            "AB",
+            open_verdict=False,
+        )
+        for t in texts
+    ]
 
 
 def judge_config(name: str):
@@ -46,14 +56,26 @@ def judge_config(name: str):
         return compose(config_name="config", overrides=[f"judge={name}", f"paths.root={conf.parent}"]).judge
 
 
-def stock_generate(model, tokenizer, prompts: list[str], *, k: int, new_tokens: int, batch_prompts: int, device: str) -> int:
+def stock_generate(
+    model, tokenizer, prompts: list[str], *, k: int, new_tokens: int, batch_prompts: int, device: str
+) -> int:
     """Plain transformers: left-padded batches, num_return_sequences=k, sampling; returns tokens made."""
     tokenizer.padding_side = "left"
     made = 0
     for i in range(0, len(prompts), batch_prompts):
-        enc = tokenizer(prompts[i : i + batch_prompts], return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-        out = model.generate(**enc, do_sample=True, temperature=1.0, top_p=0.95, num_return_sequences=k,
-                             max_new_tokens=new_tokens, min_new_tokens=new_tokens, pad_token_id=tokenizer.pad_token_id)
+        enc = tokenizer(prompts[i : i + batch_prompts], return_tensors="pt", padding=True, add_special_tokens=False).to(
+            device
+        )
+        out = model.generate(
+            **enc,
+            do_sample=True,
+            temperature=1.0,
+            top_p=0.95,
+            num_return_sequences=k,
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+        )
         made += (out.shape[1] - enc["input_ids"].shape[1]) * out.shape[0]
     tokenizer.padding_side = "right"
     return made
@@ -74,8 +96,17 @@ def sampling_model(shape: str, tokenizer, device: str):
     return AutoModelForCausalLM.from_pretrained(tokenizer_folder(), dtype=dtype).to(device).eval()
 
 
-def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, new_tokens: int, batch_prompts: int,
-             vllm: bool = False) -> list[dict]:
+def sampling(
+    shape: str,
+    tokenizer,
+    texts: list[dict],
+    *,
+    device: str,
+    k: int,
+    new_tokens: int,
+    batch_prompts: int,
+    vllm: bool = False,
+) -> list[dict]:
     """Both paths warm up on the `batch_prompts` longest prompts (the shapes of the first timed batch:
     the static backend's cache length and, on CUDA, its compiled graph), then run all prompts once.
     Our tokens are those the Generator reports making (EOS included), not a re-tokenisation. With
@@ -94,19 +125,30 @@ def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, n
         def fn(ps: list[str]) -> int:
             gen.sample(ps, params)
             return gen.last_stats["new_tokens"]
+
         return fn
 
     engines = {"genrm-exp Generator": Generator(model, tokenizer, batch_size=batch_prompts * k)}
     if device == "cuda":  # judge.compile: CUDA graphs of the decode step's forward
-        engines["genrm-exp Generator, compiled"] = Generator(model, tokenizer, batch_size=batch_prompts * k, compile=True)
+        engines["genrm-exp Generator, compiled"] = Generator(
+            model, tokenizer, batch_size=batch_prompts * k, compile=True
+        )
     vllm_cfg = judge_config("cot").vllm
     from genrm_exp import vllm_backend
 
     if vllm and vllm_backend.available(vllm_cfg):  # judge.backend=vllm: the engine starts in the warm-up call
-        engines[f"vLLM ({vllm_cfg.dtype}, eager)"] = Generator(model, tokenizer, batch_size=batch_prompts * k,
-                                                               backend="vllm", vllm=vllm_cfg)
-    paths = [("stock generate", lambda ps: stock_generate(model, tokenizer, ps, k=k, new_tokens=new_tokens,
-                                                          batch_prompts=batch_prompts, device=device), None)]
+        engines[f"vLLM ({vllm_cfg.dtype}, eager)"] = Generator(
+            model, tokenizer, batch_size=batch_prompts * k, backend="vllm", vllm=vllm_cfg
+        )
+    paths = [
+        (
+            "stock generate",
+            lambda ps: stock_generate(
+                model, tokenizer, ps, k=k, new_tokens=new_tokens, batch_prompts=batch_prompts, device=device
+            ),
+            None,
+        )
+    ]
     paths += [(name, ours(gen), gen) for name, gen in engines.items()]
     rows = []
     for name, fn, gen in paths:
@@ -126,10 +168,19 @@ def sampling(shape: str, tokenizer, texts: list[dict], *, device: str, k: int, n
         engine = gen is not None and gen.backend == "vllm"
         dtype = str(vllm_cfg.dtype) if engine else str(model.dtype).removeprefix("torch.")
         scale = model.dtype.itemsize / getattr(torch, dtype).itemsize  # the engine reads its own weight bytes
-        rows.append({"path": name, "model": shape, "dtype": dtype, "tokens_per_s": tps,
-                     "roofline_share": tps / (roofline * scale), "batch": batch_prompts * k, "tokens": made,
-                     "startup_s": round(warmup, 1),
-                     **({"backend": gen.last_stats["backend"]} if gen is not None else {})})
+        rows.append(
+            {
+                "path": name,
+                "model": shape,
+                "dtype": dtype,
+                "tokens_per_s": tps,
+                "roofline_share": tps / (roofline * scale),
+                "batch": batch_prompts * k,
+                "tokens": made,
+                "startup_s": round(warmup, 1),
+                **({"backend": gen.last_stats["backend"]} if gen is not None else {}),
+            }
+        )
         if engine:
             gen.close()
     return rows
@@ -148,16 +199,21 @@ def scoring(shape: str, tokenizer, texts: list[dict], *, device: str, batch: int
     with open_dict(judge_cfg):
         judge_cfg.batch_size = batch
     msgs = [[{"role": "user", "content": t["prompt"]}] for t in texts]
-    judge_texts = [render_pair(tokenizer, judge_cfg, m, t["chosen"], t["rejected"], "AB", open_verdict=True)
-                   for m, t in zip(msgs, texts)]
+    judge_texts = [
+        render_pair(tokenizer, judge_cfg, m, t["chosen"], t["rejected"], "AB", open_verdict=True)
+        for m, t in zip(msgs, texts)
+    ]
     direct = DirectJudge(build_model(shape, tokenizer, head="causal_lm", device=device), tokenizer, judge_cfg, seed=0)
     bt = RewardJudge(build_model(shape, tokenizer, head="reward", device=device), tokenizer, batch_size=2 * batch)
     rows = []
+
     def bt_pass():  # tokenization counts on both sides, as in the product's evaluation
         return bt.rewards_for([(m, r) for m, t in zip(msgs, texts) for r in (t["chosen"], t["rejected"])])
 
-    for name, fn in (("BT forward (2 seqs/pair)", bt_pass),
-                     ("GenRM direct (1 seq/pair)", lambda: direct.verdict_probs(judge_texts))):
+    for name, fn in (
+        ("BT forward (2 seqs/pair)", bt_pass),
+        ("GenRM direct (1 seq/pair)", lambda: direct.verdict_probs(judge_texts)),
+    ):
         fn()
         sync(device)
         t = time.perf_counter()

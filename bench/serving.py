@@ -25,8 +25,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def start(serve_args: list[str], timeout: float = 300) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "genrm_exp.serve", "port=0", *serve_args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "genrm_exp.serve", "port=0", *serve_args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line: list[str] = []
     reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
     reader.start()
@@ -80,13 +85,23 @@ def _phase(url: str, pairs: list[dict], clients: int) -> dict:
     after = _stats(url)["batch_sizes"]
     formed = {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0) > 0}
     lat = sorted(d[2] for d in done)
-    return {"clients": clients, "requests": len(done), "pairs": len(done), "wall_s": wall,
-            "requests_per_s": len(done) / wall, "pairs_per_s": len(done) / wall,
-            "p50_ms": 1000 * lat[len(lat) // 2], "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
-            "batch_sizes": formed, "answers": done}
+    return {
+        "clients": clients,
+        "requests": len(done),
+        "pairs": len(done),
+        "wall_s": wall,
+        "requests_per_s": len(done) / wall,
+        "pairs_per_s": len(done) / wall,
+        "p50_ms": 1000 * lat[len(lat) // 2],
+        "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
+        "batch_sizes": formed,
+        "answers": done,
+    }
 
 
-def run(*, clients: int = 8, requests: int = 4, serve_args: list[str] | None = None, texts: list[dict] | None = None) -> dict:
+def run(
+    *, clients: int = 8, requests: int = 4, serve_args: list[str] | None = None, texts: list[dict] | None = None
+) -> dict:
     """Sequential (one client) and concurrent phases over the same pairs, checked against offline."""
     from hydra import compose, initialize_config_dir
 
@@ -108,8 +123,9 @@ def run(*, clients: int = 8, requests: int = 4, serve_args: list[str] | None = N
         proc.wait(30)
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose(config_name="serve", overrides=serve_args)
-    offline = load(cfg).judge_pairs([p["prompt"] for p in pairs], [p["response_a"] for p in pairs],
-                                    [p["response_b"] for p in pairs])
+    offline = load(cfg).judge_pairs(
+        [p["prompt"] for p in pairs], [p["response_a"] for p in pairs], [p["response_b"] for p in pairs]
+    )
     expected = {json.dumps(p, sort_keys=True): o for p, o in zip(pairs, offline)}
     result = {"model": info["model"], "judge": info["judge"], "serving": info["serving"], "pairs": len(pairs)}
     for name, phase in (("sequential", sequential), ("concurrent", concurrent)):
@@ -122,14 +138,19 @@ def run(*, clients: int = 8, requests: int = 4, serve_args: list[str] | None = N
 
 
 def table(result: dict) -> str:
-    lines = ["| phase | clients | requests | requests/s | pairs/s | p50 ms | p99 ms | batch sizes formed (size: calls) "
-             "| lost | max abs diff vs offline | verdict mismatches |", "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+    lines = [
+        "| phase | clients | requests | requests/s | pairs/s | p50 ms | p99 ms | batch sizes formed (size: calls) "
+        "| lost | max abs diff vs offline | verdict mismatches |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
     for name in ("sequential", "concurrent"):
         r = result[name]
         sizes = ", ".join(f"{k}: {v}" for k, v in sorted(r["batch_sizes"].items(), key=lambda kv: int(kv[0])))
-        lines.append(f"| {name} | {r['clients']} | {r['requests']} | {r['requests_per_s']:.2f} | {r['pairs_per_s']:.2f} "
-                     f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {sizes} | {r['lost']} | {r['max_abs_diff_vs_offline']:.2e} "
-                     f"| {r['verdict_mismatches']} |")
+        lines.append(
+            f"| {name} | {r['clients']} | {r['requests']} | {r['requests_per_s']:.2f} | {r['pairs_per_s']:.2f} "
+            f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {sizes} | {r['lost']} | {r['max_abs_diff_vs_offline']:.2e} "
+            f"| {r['verdict_mismatches']} |"
+        )
     return "\n".join(lines)
 
 

@@ -15,8 +15,12 @@ import torch
 
 SHAPES = {
     # hidden, layers, heads, kv heads, intermediate
-    "llama-1b": dict(hidden_size=2048, num_hidden_layers=16, num_attention_heads=32, num_key_value_heads=8, intermediate_size=8192),
-    "small": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, intermediate_size=768),
+    "llama-1b": dict(
+        hidden_size=2048, num_hidden_layers=16, num_attention_heads=32, num_key_value_heads=8, intermediate_size=8192
+    ),
+    "small": dict(
+        hidden_size=256, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, intermediate_size=768
+    ),
 }
 
 
@@ -58,9 +62,15 @@ def load_tokenizer():
 def build_model(shape: str, tokenizer, *, head: str, device: str, dtype=torch.bfloat16):
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, LlamaConfig
 
-    config = LlamaConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                         max_position_embeddings=4096, tie_word_embeddings=True, **SHAPES[shape],
-                         num_labels=1 if head == "reward" else 2)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        **SHAPES[shape],
+        num_labels=1 if head == "reward" else 2,
+    )
     config._attn_implementation = "sdpa"
     torch.manual_seed(0)
     auto = AutoModelForCausalLM if head == "causal_lm" else AutoModelForSequenceClassification
@@ -84,8 +94,13 @@ def real_texts(n: int, tokenizer, work: Workload, seed: int = 0) -> list[dict]:
     for row in rows:
         if row["chosen"] == row["rejected"]:
             continue
-        out.append({"prompt": cut(row["prompt"], work.prompt_tokens), "chosen": cut(row["chosen"], work.response_tokens),
-                    "rejected": cut(row["rejected"], work.response_tokens)})
+        out.append(
+            {
+                "prompt": cut(row["prompt"], work.prompt_tokens),
+                "chosen": cut(row["chosen"], work.response_tokens),
+                "rejected": cut(row["rejected"], work.response_tokens),
+            }
+        )
         if len(out) == n:
             break
     return out

@@ -59,28 +59,59 @@ class StepTimer(TrainerCallback):
 
 def rows(kind: str, texts: list[dict]) -> Dataset:
     if kind == "sft":  # GenRM: judge prompt holding both responses -> verdict token
-        data = [{"prompt": f"Question: {t['prompt']}\n[A] {t['chosen']}\n[B] {t['rejected']}\nWhich is better?",
-                 "completion": " [[A]]" if i % 2 == 0 else " [[B]]"} for i, t in enumerate(texts)]
+        data = [
+            {
+                "prompt": f"Question: {t['prompt']}\n[A] {t['chosen']}\n[B] {t['rejected']}\nWhich is better?",
+                "completion": " [[A]]" if i % 2 == 0 else " [[B]]",
+            }
+            for i, t in enumerate(texts)
+        ]
     else:
         data = [dict(t) for t in texts]
     return Dataset.from_list(data)
 
 
-def run(kind: str, variant: str, *, shape: str, tokenizer, texts: list[dict], work, device: str, warm: int, steps: int,
-        ceiling: float) -> dict:
+def run(
+    kind: str,
+    variant: str,
+    *,
+    shape: str,
+    tokenizer,
+    texts: list[dict],
+    work,
+    device: str,
+    warm: int,
+    steps: int,
+    ceiling: float,
+) -> dict:
     from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer, SFTConfig, SFTTrainer
 
     head = "reward" if kind == "bt" else "causal_lm"
     model = build_model(shape, tokenizer, head=head, device=device)
     n_params = non_embedding_params(model) + (0 if head == "reward" else model.get_output_embeddings().weight.numel())
-    common = dict(output_dir="/tmp/bench-out", per_device_train_batch_size=work.pairs_per_step, max_steps=warm + steps,
-                  learning_rate=1e-6, report_to=[], save_strategy="no", logging_steps=10_000, bf16=device == "cuda",
-                  max_length=work.max_length, disable_tqdm=True, seed=0, dataloader_num_workers=0, use_cpu=device == "cpu")
+    common = dict(
+        output_dir="/tmp/bench-out",
+        per_device_train_batch_size=work.pairs_per_step,
+        max_steps=warm + steps,
+        learning_rate=1e-6,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=10_000,
+        bf16=device == "cuda",
+        max_length=work.max_length,
+        disable_tqdm=True,
+        seed=0,
+        dataloader_num_workers=0,
+        use_cpu=device == "cpu",
+    )
     if variant == "ours":
         common.update(our_settings())
         common["use_liger_kernel"] = device == "cuda" and kind == "sft"
-    cls, trainer_cls, extra = {"bt": (RewardConfig, RewardTrainer, {}), "sft": (SFTConfig, SFTTrainer, {}),
-                               "dpo": (DPOConfig, DPOTrainer, {"beta": 1.0})}[kind]
+    cls, trainer_cls, extra = {
+        "bt": (RewardConfig, RewardTrainer, {}),
+        "sft": (SFTConfig, SFTTrainer, {}),
+        "dpo": (DPOConfig, DPOTrainer, {"beta": 1.0}),
+    }[kind]
     if kind == "dpo" and variant == "ours":
         extra["precompute_ref_log_probs"] = True
     args = cls(**common, **extra)
@@ -110,6 +141,12 @@ def run(kind: str, variant: str, *, shape: str, tokenizer, texts: list[dict], wo
     seconds = sum(measured) + precompute_s * steps / (warm + steps)
     flops_per_token = 6 * n_params + (2 * n_params if kind == "dpo" else 0)  # + reference forward
     tps = real / seconds
-    return {"objective": kind, "variant": variant, "tokens_per_s": tps, "padding_share": 1 - real / max(padded, 1),
-            "mfu": tps * flops_per_token / ceiling, "step_s": seconds / steps,
-            "peak_mem_gb": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None}
+    return {
+        "objective": kind,
+        "variant": variant,
+        "tokens_per_s": tps,
+        "padding_share": 1 - real / max(padded, 1),
+        "mfu": tps * flops_per_token / ceiling,
+        "step_s": seconds / steps,
+        "peak_mem_gb": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None,
+    }

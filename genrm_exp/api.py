@@ -73,20 +73,36 @@ class RewardModel:
         self.kind = "reward" if str(cfg.objective.scorer) == "reward" else "pairwise"
 
     @classmethod
-    def from_run(cls, run_dir: str | os.PathLike, *, checkpoint: str | os.PathLike | None = None,
-                 order: str | None = None, device: str | None = None, **judge: Any) -> RewardModel:
+    def from_run(
+        cls,
+        run_dir: str | os.PathLike,
+        *,
+        checkpoint: str | os.PathLike | None = None,
+        order: str | None = None,
+        device: str | None = None,
+        **judge: Any,
+    ) -> RewardModel:
         """The judge a finished run ends with (judges.factory.for_run), `order` and any other
         `judge.*` values (k, batch_size, ...) overriding the run's."""
         from genrm_exp.judges.factory import for_run
 
         settings = {**judge, **({"order": order} if order is not None else {})}
-        judge_obj, cfg, tokenizer = for_run(run_dir, checkpoint=checkpoint, overrides={"judge": settings} if settings else None,
-                                            device=device)
+        judge_obj, cfg, tokenizer = for_run(
+            run_dir, checkpoint=checkpoint, overrides={"judge": settings} if settings else None, device=device
+        )
         return cls(judge_obj, cfg, tokenizer, run_dir=Path(run_dir))
 
     @classmethod
-    def zero_shot(cls, model_cfg, *, judge: str = "direct", device: str | None = None, seed: int = 0,
-                  source: str | None = None, **judge_values: Any) -> RewardModel:
+    def zero_shot(
+        cls,
+        model_cfg,
+        *,
+        judge: str = "direct",
+        device: str | None = None,
+        seed: int = 0,
+        source: str | None = None,
+        **judge_values: Any,
+    ) -> RewardModel:
         """A model (a conf/model entry, as a mapping) as a zero-shot judge with conf/judge/<judge>.yaml
         and `judge_values` (order, k, dtype, ...) over it: the config objective=zero_shot_<judge>
         composes, and the judge the factory builds for it (the server uses this too)."""
@@ -98,7 +114,9 @@ class RewardModel:
 
         if judge not in ("direct", "cot"):
             raise ConfigError(f"judge={judge!r}: expected direct or cot")
-        cfg = compose_config([f"objective=zero_shot_{judge}", "logger=none", f"seed={seed}", f"paths.root={CONF.parent}"])
+        cfg = compose_config(
+            [f"objective=zero_shot_{judge}", "logger=none", f"seed={seed}", f"paths.root={CONF.parent}"]
+        )
         cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
         with open_dict(cfg):
             cfg.model = OmegaConf.create(OmegaConf.to_container(OmegaConf.create(model_cfg), resolve=True))
@@ -109,8 +127,16 @@ class RewardModel:
         return cls(for_model(model, tokenizer, cfg), cfg, tokenizer, source=source or str(cfg.model.name))
 
     @classmethod
-    def from_pretrained(cls, path: str, *, judge: str = "direct", order: str = "both", dtype: str = "bfloat16",
-                        trust_remote_code: bool = False, **kwargs: Any) -> RewardModel:
+    def from_pretrained(
+        cls,
+        path: str,
+        *,
+        judge: str = "direct",
+        order: str = "both",
+        dtype: str = "bfloat16",
+        trust_remote_code: bool = False,
+        **kwargs: Any,
+    ) -> RewardModel:
         """Any chat model (a Hub id or a local folder) as a zero-shot judge with conf/judge/<judge>.yaml:
         the default model entry's settings (pad token, attention) with `path` as its weights."""
         from omegaconf import OmegaConf
@@ -125,10 +151,20 @@ class RewardModel:
 
     def info(self) -> dict:
         judge = self.cfg.judge
-        return {"kind": self.kind, "objective": str(self.cfg.objective.name), "model": str(self.cfg.model.name),
-                "run_dir": str(self.run_dir) if self.run_dir else None, "source": self.source,
-                "judge": {"style": str(judge.style), "order": str(judge.order), "k": int(judge.k),
-                          "temperature": float(judge.temperature), "close_verdict": judge.close_verdict}}
+        return {
+            "kind": self.kind,
+            "objective": str(self.cfg.objective.name),
+            "model": str(self.cfg.model.name),
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+            "source": self.source,
+            "judge": {
+                "style": str(judge.style),
+                "order": str(judge.order),
+                "k": int(judge.k),
+                "temperature": float(judge.temperature),
+                "close_verdict": judge.close_verdict,
+            },
+        }
 
     def judge_pairs(self, prompts: Sequence, responses_a: Sequence, responses_b: Sequence) -> list[dict]:
         """Per comparison: p_a (P(a is better)), verdict (A, B, tie or invalid), votes (CoT judges'
@@ -138,9 +174,14 @@ class RewardModel:
         out = []
         for r in records:
             votes = r.get("votes")
-            out.append({"p_a": float(r["p_chosen"]), "verdict": _verdict_of(r),
-                        "votes": {A: votes["counts_a"], B: votes["counts_b"], INVALID: votes["invalid"]} if votes else None,
-                        "invalid": int(r.get("invalid", 0))})
+            out.append(
+                {
+                    "p_a": float(r["p_chosen"]),
+                    "verdict": _verdict_of(r),
+                    "votes": {A: votes["counts_a"], B: votes["counts_b"], INVALID: votes["invalid"]} if votes else None,
+                    "invalid": int(r.get("invalid", 0)),
+                }
+            )
         return out
 
     def preferences(self, prompts: Sequence, responses_a: Sequence, responses_b: Sequence) -> list[float]:
@@ -153,9 +194,13 @@ class RewardModel:
     def rewards(self, prompts: Sequence, responses: Sequence) -> list[float]:
         """The scalar reward of each (prompt, response): a scalar reward model only."""
         if self.kind != "reward":
-            raise ConfigError(f"{self.cfg.objective.name} is a pairwise judge: it has no reward of a lone response; "
-                              "compare against a reference (preferences, reward_fn)")
-        return self._judge.rewards_for([([m.to_dict() for m in _messages(p)], _text(r)) for p, r in zip(prompts, responses, strict=True)])
+            raise ConfigError(
+                f"{self.cfg.objective.name} is a pairwise judge: it has no reward of a lone response; "
+                "compare against a reference (preferences, reward_fn)"
+            )
+        return self._judge.rewards_for(
+            [([m.to_dict() for m in _messages(p)], _text(r)) for p, r in zip(prompts, responses, strict=True)]
+        )
 
     def judge(self, prompts: Sequence, completions: Sequence[Sequence], shuffle_order: bool = True) -> list[int]:
         """TRL's pairwise-judge protocol (BasePairwiseJudge.judge): for each prompt and its two
@@ -173,7 +218,9 @@ class RewardModel:
             if self.kind == "reward":
                 return self.rewards(prompts, completions)
             if reference_key not in columns:
-                raise KeyError(f"reward_fn needs a {reference_key!r} column with reference responses; got {sorted(columns)}")
+                raise KeyError(
+                    f"reward_fn needs a {reference_key!r} column with reference responses; got {sorted(columns)}"
+                )
             return self.preferences(prompts, completions, columns[reference_key])
 
         reward.__name__ = "genrm_preference"

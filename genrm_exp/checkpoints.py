@@ -66,7 +66,9 @@ def load(cfg, tokenizer, checkpoint: Path | None, *, head: str, trainable: bool 
     elif is_adapter(check(checkpoint)):
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(base_model(cfg, tokenizer, head=head), str(checkpoint), is_trainable=trainable)
+        model = PeftModel.from_pretrained(
+            base_model(cfg, tokenizer, head=head), str(checkpoint), is_trainable=trainable
+        )
         if not trainable:
             model = model.merge_and_unload()
     else:
@@ -90,6 +92,9 @@ def latest(run_dir: Path) -> Path | None:
     run_dir = Path(run_dir)
     if (run_dir / "checkpoint").is_dir():
         return check(run_dir / "checkpoint")
-    iters = sorted((int(m.group(1)), p) for p in run_dir.glob("iter_*/checkpoint")
-                   if (m := re.fullmatch(r"iter_(\d+)", p.parent.name)) and p.is_dir())
+    iters = sorted(
+        (int(m.group(1)), p)
+        for p in run_dir.glob("iter_*/checkpoint")
+        if (m := re.fullmatch(r"iter_(\d+)", p.parent.name)) and p.is_dir()
+    )
     return check(iters[-1][1]) if iters else None

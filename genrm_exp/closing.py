@@ -48,8 +48,16 @@ def check_close(close: str, setting: str) -> str:
     return close
 
 
-def close_verdicts(scorer, prompts: Sequence[str], texts: Sequence[list[str]], *, close: str, temperature: float,
-                   seed: int, setting: str = "star.close_verdict") -> tuple[list[list[str]], list[list[bool]]]:
+def close_verdicts(
+    scorer,
+    prompts: Sequence[str],
+    texts: Sequence[list[str]],
+    *,
+    close: str,
+    temperature: float,
+    seed: int,
+    setting: str = "star.close_verdict",
+) -> tuple[list[list[str]], list[list[bool]]]:
     """(texts with every verdict-less chain closed, which ones were closed). `scorer` has
     `verdict_probs(rendered_open_texts) -> [(P(A) / (P(A) + P(B)), mass)]` (judges.direct.DirectJudge);
     `setting` names the config key in errors."""

@@ -79,5 +79,7 @@ def decide(policy: str, saved: dict | None, what: str) -> bool:
         return True
     if policy == "rerun":
         return False
-    raise ConfigError(f"{what} was made by other code ({describe(saved)}; now {describe(current())}): "
-                      "on_code_change=rerun computes it again, on_code_change=reuse keeps it")
+    raise ConfigError(
+        f"{what} was made by other code ({describe(saved)}; now {describe(current())}): "
+        "on_code_change=rerun computes it again, on_code_change=reuse keeps it"
+    )

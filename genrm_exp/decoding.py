@@ -86,6 +86,7 @@ def next_tokens(logits: torch.Tensor, seeds: torch.Tensor, step, temperature: fl
 def first_stop(tokenizer, tokens: Sequence[int], stop: StopFn | None) -> int | None:
     """Number of tokens up to and including the first one after which `stop(decoded text)` holds, or
     None. `stop` must be monotone (once true for a prefix, true for every longer one)."""
+
     def hit(n: int) -> bool:
         return stop(tokenizer.decode(tokens[:n]))
 
@@ -108,8 +109,16 @@ class Decoder:
     the eager path's tokens and log-probabilities, tested). `static`: None = a StaticCache on CUDA, a
     DynamicCache elsewhere (on CPU the full-length masked attention of a static cache costs more)."""
 
-    def __init__(self, model, tokenizer, *, compile: bool | None = None, static: bool | None = None,
-                 check_every: int = 16, cache_bucket: int = 256):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        *,
+        compile: bool | None = None,
+        static: bool | None = None,
+        check_every: int = 16,
+        cache_bucket: int = 256,
+    ):
         self.model, self.tokenizer = model, tokenizer
         self.device = next(model.parameters()).device
         cuda = self.device.type == "cuda"
@@ -126,8 +135,18 @@ class Decoder:
 
     def _forward(self, cache, tok, pos, mask) -> torch.Tensor:
         """One token per row through the model: the next-token logits (float32)."""
-        return self.model(input_ids=tok[:, None], position_ids=pos[:, None], attention_mask=mask, cache=cache,
-                          use_cache=True, logits_to_keep=1).logits[:, -1].float()
+        return (
+            self.model(
+                input_ids=tok[:, None],
+                position_ids=pos[:, None],
+                attention_mask=mask,
+                cache=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            .logits[:, -1]
+            .float()
+        )
 
     def _step(self, forward, cache, tok, pos, mask, seeds, step, temperature: float, top_p: float):
         logits = forward(cache, tok, pos, mask)
@@ -144,9 +163,18 @@ class Decoder:
         return self._cache
 
     @torch.inference_mode()
-    def run(self, ids: torch.Tensor, mask: torch.Tensor, *, k: int, params, seeds: Sequence[int],
-            stop: StopFn | None = None, cache_len: int | None = None, forced: torch.Tensor | None = None,
-            ) -> tuple[list[list[int]], list[list[float]]]:
+    def run(
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        *,
+        k: int,
+        params,
+        seeds: Sequence[int],
+        stop: StopFn | None = None,
+        cache_len: int | None = None,
+        forced: torch.Tensor | None = None,
+    ) -> tuple[list[list[int]], list[list[float]]]:
         """New tokens of each of the len(ids) * k rows (grouped by prompt) cut after EOS or where
         `stop` first holds, and each token's log-probability under the model (before temperature / top-p).
         `forced` (rows x steps) feeds given tokens instead of sampling: scoring a fixed continuation."""
@@ -225,7 +253,9 @@ class Decoder:
         rows = tokens[live].cpu().tolist()
         return {r for r, toks in zip(live, rows, strict=True) if stop(self.tokenizer.decode(toks))}
 
-    def _cut(self, tokens: torch.Tensor, logps: torch.Tensor, stop: StopFn | None) -> tuple[list[list[int]], list[list[float]]]:
+    def _cut(
+        self, tokens: torch.Tensor, logps: torch.Tensor, stop: StopFn | None
+    ) -> tuple[list[list[int]], list[list[float]]]:
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         out_t, out_l = [], []
         for row, lp in zip(tokens.tolist(), logps.tolist(), strict=True):

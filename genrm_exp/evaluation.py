@@ -41,7 +41,9 @@ def set_entries(results: Mapping) -> Iterator[tuple[str, dict]]:
             yield name, entry
 
 
-def set_metrics(records: Sequence[dict], *, bootstrap_samples: int, seed: int, pairs: Sequence[Pair] | None = None) -> dict:
+def set_metrics(
+    records: Sequence[dict], *, bootstrap_samples: int, seed: int, pairs: Sequence[Pair] | None = None
+) -> dict:
     """Accuracy with a bootstrap interval, plus extras the records allow; with `pairs` (the set as
     scored) also its fingerprint and the length baselines."""
     scores = [r["score"] for r in records]
@@ -85,9 +87,19 @@ def judge_metrics(records: Sequence[dict]) -> dict:
     return out
 
 
-def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, bootstrap_samples: int, seed: int, tracker=None,
-             model_name: str | None = None, protocol: Mapping | None = None, fits: Mapping[str, Mapping] | None = None,
-             code: Mapping | None = None) -> dict:
+def evaluate(
+    judge,
+    eval_sets: Mapping[str, Sequence[Pair]],
+    run_dir: Path,
+    *,
+    bootstrap_samples: int,
+    seed: int,
+    tracker=None,
+    model_name: str | None = None,
+    protocol: Mapping | None = None,
+    fits: Mapping[str, Mapping] | None = None,
+    code: Mapping | None = None,
+) -> dict:
     """Also writes rewardbench_results.json (RewardBench's per-subset JSON shape, for its tooling)
     when RewardBench subsets were evaluated; `model_name` goes into it (default: the run folder's name).
     `protocol` (scoring_protocol.judge_protocol), `fits` (per set: the rule and what it cut) and
@@ -108,7 +120,9 @@ def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, b
             write_jsonl_atomic(run_dir / "predictions" / f"{name}.jsonl", records)
         results[name] = set_metrics(records, bootstrap_samples=bootstrap_samples, seed=seed, pairs=pairs)
         if protocol is not None:
-            results[name]["protocol"] = scoring_protocol.set_protocol(protocol, records, fit=(fits or {}).get(name), code=code)
+            results[name]["protocol"] = scoring_protocol.set_protocol(
+                protocol, records, fit=(fits or {}).get(name), code=code
+            )
         for p, r in zip(pairs, records):
             if p.source == "rewardbench":
                 subset_acc.setdefault(p.subset, []).append(r["score"])
@@ -123,13 +137,17 @@ def evaluate(judge, eval_sets: Mapping[str, Sequence[Pair]], run_dir: Path, *, b
         acc = {s: metrics.pair_accuracy(v) for s, v in subset_acc.items()}
         scores["rewardbench"] = rewardbench.section_scores(acc)
         if distributed.is_main():
-            write_json_atomic(run_dir / "rewardbench_results.json",
-                              rewardbench.to_rewardbench_json(name_in_files, acc, model_type=model_type))
+            write_json_atomic(
+                run_dir / "rewardbench_results.json",
+                rewardbench.to_rewardbench_json(name_in_files, acc, model_type=model_type),
+            )
     for source, (bench_pairs, bench_records) in pooled.items():
         scores[source] = benchmarks.score(source, bench_pairs, bench_records)
         if distributed.is_main():
-            write_json_atomic(run_dir / f"{source}_results.json",
-                              benchmarks.leaderboard_json(source, name_in_files, model_type, bench_pairs, bench_records))
+            write_json_atomic(
+                run_dir / f"{source}_results.json",
+                benchmarks.leaderboard_json(source, name_in_files, model_type, bench_pairs, bench_records),
+            )
     if scores:
         results[BENCHMARKS_KEY] = scores
     return results

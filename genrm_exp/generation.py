@@ -85,7 +85,9 @@ def resolve_engine(judge_cfg, model_cfg, device_type: str, head_dim: int | None 
             backend, reason = "static", f"auto: {unloadable}"
         else:
             backend, reason = "vllm", "auto: the sampler environment is installed"
-    dtype = str(judge_cfg["vllm"]["dtype"]) if backend == "vllm" else judge_dtype_name(judge_cfg, model_cfg, device_type)
+    dtype = (
+        str(judge_cfg["vllm"]["dtype"]) if backend == "vllm" else judge_dtype_name(judge_cfg, model_cfg, device_type)
+    )
     return {"backend": backend, "dtype": dtype, "reason": reason}
 
 
@@ -112,7 +114,9 @@ class SamplingParams:
         if self.k < 1 or self.max_new_tokens < 1:
             raise ConfigError(f"SamplingParams: k={self.k} and max_new_tokens={self.max_new_tokens} must be >= 1")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ConfigError(f"SamplingParams: temperature={self.temperature} must be >= 0, top_p={self.top_p} in (0, 1]")
+            raise ConfigError(
+                f"SamplingParams: temperature={self.temperature} must be >= 0, top_p={self.top_p} in (0, 1]"
+            )
 
     @classmethod
     def from_judge(cls, judge_cfg, *, seed: int) -> SamplingParams:
@@ -181,8 +185,18 @@ def positions(mask: torch.Tensor) -> torch.Tensor:
 class Generator:
     """Batched sampling from a causal LM (plain or PEFT-wrapped) with a tokenizer."""
 
-    def __init__(self, model, tokenizer, *, batch_size: int, backend: str = "static", compile: bool = False,
-                 vllm=None, model_dir=None, workdir=None):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        *,
+        batch_size: int,
+        backend: str = "static",
+        compile: bool = False,
+        vllm=None,
+        model_dir=None,
+        workdir=None,
+    ):
         """`vllm` (the judge.vllm settings), `model_dir` (a folder holding exactly `model`'s weights)
         and `workdir` (where the engine's request files and log go) serve backend vllm / auto only."""
         if batch_size < 1:
@@ -199,8 +213,9 @@ class Generator:
             self._engine = VllmEngine(model, tokenizer, vllm, model_dir=model_dir, workdir=workdir)
 
     @classmethod
-    def from_judge(cls, model, tokenizer, judge_cfg, *, batch_size: int | None = None, model_dir=None,
-                   workdir=None) -> Generator:
+    def from_judge(
+        cls, model, tokenizer, judge_cfg, *, batch_size: int | None = None, model_dir=None, workdir=None
+    ) -> Generator:
         """The engine a judge config asks for (judge.compile, judge.batch_size, judge.vllm): the run's
         resolved `judge.engine`, or `judge.backend` resolved here for this model (the API, the server)."""
         engine = judge_cfg["engine"]
@@ -210,8 +225,16 @@ class Generator:
             config = getattr(model, "config", None)
             head_dim = head_dim_of(config) if config is not None else None
             engine = resolve_engine(judge_cfg, {"dtype": "float32"}, device, head_dim)
-        return cls(model, tokenizer, batch_size=int(batch_size or judge_cfg["batch_size"]), backend=str(engine["backend"]),
-                   compile=bool(judge_cfg["compile"]), vllm=judge_cfg["vllm"], model_dir=model_dir, workdir=workdir)
+        return cls(
+            model,
+            tokenizer,
+            batch_size=int(batch_size or judge_cfg["batch_size"]),
+            backend=str(engine["backend"]),
+            compile=bool(judge_cfg["compile"]),
+            vllm=judge_cfg["vllm"],
+            model_dir=model_dir,
+            workdir=workdir,
+        )
 
     def close(self) -> None:
         """Stop the vLLM engine, if any (its memory is freed); static and hf_generate hold nothing."""
@@ -248,23 +271,39 @@ class Generator:
                     new_tokens += len(ids)
                     out[i].append(self.tokenizer.decode(ids, skip_special_tokens=True))
         seconds = time.perf_counter() - started
-        self.last_stats = {"prompts": len(prompts), "samples": len(prompts) * params.k, "new_tokens": new_tokens,
-                           "seconds": round(seconds, 3), "tokens_per_s": round(new_tokens / max(seconds, 1e-9), 1),
-                           "backend": self.backend if self._decoder is None else f"{self.backend} ({self._decoder.mode})"}
+        self.last_stats = {
+            "prompts": len(prompts),
+            "samples": len(prompts) * params.k,
+            "new_tokens": new_tokens,
+            "seconds": round(seconds, 3),
+            "tokens_per_s": round(new_tokens / max(seconds, 1e-9), 1),
+            "backend": self.backend if self._decoder is None else f"{self.backend} ({self._decoder.mode})",
+        }
         costs.add("generated_tokens", new_tokens)  # the run's cost (metrics.json, report)
         return out
 
-    def _sample_vllm(self, prompts: Sequence[str], encoded: list[list[int]], params: SamplingParams,
-                     started: float) -> list[list[str]]:
+    def _sample_vllm(
+        self, prompts: Sequence[str], encoded: list[list[int]], params: SamplingParams, started: float
+    ) -> list[list[str]]:
         """One request per prompt with n = k; every row cut after EOS or where the stop rule first holds."""
         from genrm_exp.vllm_backend import STOP_STRINGS
 
         before = self._engine.startup_s
         # vLLM seeds sample j of a request with seed + j: 62 bits leave room for k.
         seeds = [sample_seed(params.seed, t, 0) >> 1 for t in prompts]
-        rows = self._engine.generate(encoded, seeds, n=params.k, temperature=params.temperature, top_p=params.top_p,
-                                     max_tokens=params.max_new_tokens,
-                                     stop=STOP_STRINGS if params.stop_at_verdict else []) if prompts else []
+        rows = (
+            self._engine.generate(
+                encoded,
+                seeds,
+                n=params.k,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                max_tokens=params.max_new_tokens,
+                stop=STOP_STRINGS if params.stop_at_verdict else [],
+            )
+            if prompts
+            else []
+        )
         out, new_tokens = [], 0
         for samples in rows:
             cut = [self._cut_hf(ids, params) for ids in samples]
@@ -272,14 +311,21 @@ class Generator:
             out.append([self.tokenizer.decode(ids, skip_special_tokens=True) for ids in cut])
         seconds = time.perf_counter() - started
         startup = 0.0 if before is not None else (self._engine.startup_s or 0.0)  # this call started the engine
-        self.last_stats = {"prompts": len(prompts), "samples": len(prompts) * params.k, "new_tokens": new_tokens,
-                           "seconds": round(seconds, 3), "startup_s": round(startup, 3),
-                           "tokens_per_s": round(new_tokens / max(seconds - startup, 1e-9), 1), "backend": "vllm"}
+        self.last_stats = {
+            "prompts": len(prompts),
+            "samples": len(prompts) * params.k,
+            "new_tokens": new_tokens,
+            "seconds": round(seconds, 3),
+            "startup_s": round(startup, 3),
+            "tokens_per_s": round(new_tokens / max(seconds - startup, 1e-9), 1),
+            "backend": "vllm",
+        }
         costs.add("generated_tokens", new_tokens)  # the run's cost (metrics.json, report)
         return out
 
-    def _decode(self, seqs: list[list[int]], texts: list[str], params: SamplingParams, per_batch: int,
-                cache_len: int | None) -> list[list[int]]:
+    def _decode(
+        self, seqs: list[list[int]], texts: list[str], params: SamplingParams, per_batch: int, cache_len: int | None
+    ) -> list[list[int]]:
         """The static backend: rows grouped by prompt (k each), new tokens cut at the stop. Compiled, a
         short last batch is filled with copies of its first prompt so every batch has one shape."""
         real = len(seqs)
@@ -287,8 +333,9 @@ class Generator:
             seqs, texts = seqs + [seqs[0]] * (per_batch - real), texts + [texts[0]] * (per_batch - real)
         ids, mask = left_pad(seqs, self.tokenizer.pad_token_id)
         seeds = [sample_seed(params.seed, t, j) for t in texts for j in range(params.k)]
-        rows, _ = self._decoder.run(ids, mask, k=params.k, params=params, seeds=seeds, stop=_stop_rule(params),
-                                    cache_len=cache_len)
+        rows, _ = self._decoder.run(
+            ids, mask, k=params.k, params=params, seeds=seeds, stop=_stop_rule(params), cache_len=cache_len
+        )
         return rows[: real * params.k]
 
     def _cut_hf(self, row: list[int], params: SamplingParams) -> list[int]:
@@ -309,8 +356,9 @@ class Generator:
         k = params.k
         cache = None
         if k > 1 and ids.shape[1] > 1:  # one prefill shared by the k samples of each prompt
-            out = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions(mask)[:, :-1],
-                             use_cache=True)
+            out = self.model(
+                input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions(mask)[:, :-1], use_cache=True
+            )
             cache = out["cache"] if "cache" in out else out["past_key_values"]
             cache.batch_repeat_interleave(k)
         ids, mask = ids.repeat_interleave(k, 0), mask.repeat_interleave(k, 0)
@@ -329,9 +377,14 @@ class Generator:
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=self.tokenizer.eos_token_id,
         )
-        extra = {"stopping_criteria": [_TextStop(self.tokenizer, _stop_rule(params), ids.shape[1])]} if params.stop_at_verdict else {}
+        extra = (
+            {"stopping_criteria": [_TextStop(self.tokenizer, _stop_rule(params), ids.shape[1])]}
+            if params.stop_at_verdict
+            else {}
+        )
         if cache is not None:
             extra["cache"] = cache
-        result = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
-                                     logits_processor=processors, **extra)
+        result = self.model.generate(
+            input_ids=ids, attention_mask=mask, generation_config=config, logits_processor=processors, **extra
+        )
         return result[:, ids.shape[1] :].cpu()

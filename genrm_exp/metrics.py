@@ -124,9 +124,7 @@ def reliability_bins(probs_chosen: Sequence[float], n_bins: int = 10) -> list[di
     return bins
 
 
-def expected_calibration_error(
-    probs_chosen: Sequence[float], n_bins: int = 10
-) -> float:
+def expected_calibration_error(probs_chosen: Sequence[float], n_bins: int = 10) -> float:
     """ECE = sum over bins of (share of pairs in bin) * |accuracy - mean confidence|.
 
     Bins and the reading of p are those of `reliability_bins`; nan when there are no pairs.
@@ -135,13 +133,7 @@ def expected_calibration_error(
     total = sum(b["count"] for b in bins)
     if total == 0:
         return _NAN
-    return float(
-        sum(
-            b["count"] / total * abs(b["accuracy"] - b["mean_confidence"])
-            for b in bins
-            if b["count"]
-        )
-    )
+    return float(sum(b["count"] / total * abs(b["accuracy"] - b["mean_confidence"]) for b in bins if b["count"]))
 
 
 def a_rate(verdicts_shown: Sequence[str]) -> float:
@@ -174,6 +166,4 @@ def position_consistency(verdict_pairs: Sequence[tuple[str, str]]) -> float:
 def _check_all(verdicts: Sequence[str]) -> None:
     for verdict in verdicts:
         if verdict not in _VERDICTS:
-            raise ValueError(
-                f"unknown verdict {verdict!r}; expected one of {list(_VERDICTS)}"
-            )
+            raise ValueError(f"unknown verdict {verdict!r}; expected one of {list(_VERDICTS)}")

@@ -52,8 +52,10 @@ def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
         report["train"] = rep.__dict__
         tie = next((p for p in train if is_tie(p)), None)
         if tie is not None:
-            raise DataError(f"data.train: pair {tie.id!r} is a tie, which has no preferred response to train on "
-                            "(ties: half keeps ties for evaluation only; use ties: drop)")
+            raise DataError(
+                f"data.train: pair {tie.id!r} is a tie, which has no preferred response to train on "
+                "(ties: half keeps ties for evaluation only; use ties: drop)"
+            )
     eval_sets: dict[str, list] = {}
     heldout: list = []
     if cfg.data.test is not None:
@@ -72,7 +74,9 @@ def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
         eval_sets[name], rep = load_pairs(_spec(spec), on_bad_row=cfg.data.on_bad_row)
         report[name] = rep.__dict__
     if cfg.eval.max_pairs_per_set is not None:  # a seeded sample of whole items over every subset
-        eval_sets = {k: sample_whole_items(v, int(cfg.eval.max_pairs_per_set), int(cfg.seed)) for k, v in eval_sets.items()}
+        eval_sets = {
+            k: sample_whole_items(v, int(cfg.eval.max_pairs_per_set), int(cfg.seed)) for k, v in eval_sets.items()
+        }
     report["sizes"] = {"train": len(train), **{k: len(v) for k, v in eval_sets.items()}}
     return train, eval_sets, report
 
@@ -90,11 +94,18 @@ def train_overhead(tokenizer, cfg) -> int:
 def fit_train(pairs: list, tokenizer, cfg) -> tuple[list, dict[str, int]]:
     """The training pairs fitted to data.max_length tokens per formatted training sequence
     (data/fitting.py), the objective's template overhead taken off."""
-    return fit_train_pairs(pairs, tokenizer, cfg.data, overhead=train_overhead(tokenizer, cfg),
-                           n_responses=int(cfg.objective.responses_per_sequence))
+    return fit_train_pairs(
+        pairs,
+        tokenizer,
+        cfg.data,
+        overhead=train_overhead(tokenizer, cfg),
+        n_responses=int(cfg.objective.responses_per_sequence),
+    )
 
 
-def fit(cfg, tokenizer, train: list, eval_sets: dict[str, list], report: dict) -> tuple[list, dict[str, list], dict[str, dict]]:
+def fit(
+    cfg, tokenizer, train: list, eval_sets: dict[str, list], report: dict
+) -> tuple[list, dict[str, list], dict[str, dict]]:
     """Fit the training pairs (a run that trains) and every evaluation set; `report` (data.json)
     gets what was cut and each set's fingerprint. Returns the fitted data and, per set, its fit as
     the protocol records it (rule, budget and counts)."""
@@ -146,7 +157,9 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
     device_type = distributed.device().type
     engine = resolve_engine(cfg, device_type)
     if engine["reason"].startswith("auto: ") and engine["backend"] == "static" and validate.samples(cfg):
-        say(f"[genrm_exp] warning: judge.backend=auto samples with static here ({engine['reason'].removeprefix('auto: ')})")
+        say(
+            f"[genrm_exp] warning: judge.backend=auto samples with static here ({engine['reason'].removeprefix('auto: ')})"
+        )
     code = code_version.current()
     # Each rank's Hydra named its own folder (a timestamp); rank 0's is the run's.
     run_dir = Path(distributed.broadcast(str(run_dir)))
@@ -169,9 +182,18 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
         t_objective = time.time()
         judge = build(cfg.objective.name, ctx)
         t_eval = time.time()
-        results = evaluate(judge, eval_sets, run_dir, bootstrap_samples=int(cfg.eval.bootstrap_samples), seed=int(cfg.seed),
-                           tracker=tracker, model_name=str(cfg.model.name), protocol=judge_protocol(cfg, device_type),
-                           fits=fits, code=code)
+        results = evaluate(
+            judge,
+            eval_sets,
+            run_dir,
+            bootstrap_samples=int(cfg.eval.bootstrap_samples),
+            seed=int(cfg.seed),
+            tracker=tracker,
+            model_name=str(cfg.model.name),
+            protocol=judge_protocol(cfg, device_type),
+            fits=fits,
+            code=code,
+        )
         seconds = time.time() - started
         results["_run"] = {
             "objective": cfg.objective.name,
@@ -248,8 +270,12 @@ def _flat(results: dict) -> dict:
     """W&B summary keys: <set>/<metric> and <benchmark>/<section>."""
     from genrm_exp.evaluation import BENCHMARKS_KEY, set_entries
 
-    out = {f"{name}/{key}": value for name, entry in set_entries(results) for key, value in entry.items()
-           if isinstance(value, (int, float, str, bool))}
+    out = {
+        f"{name}/{key}": value
+        for name, entry in set_entries(results)
+        for key, value in entry.items()
+        if isinstance(value, (int, float, str, bool))
+    }
     for bench, entry in results.get(BENCHMARKS_KEY, {}).items():
         if entry.get("score") is not None:
             out[f"{bench}/score"] = entry["score"]

@@ -80,8 +80,17 @@ def judge_messages(judge_cfg, prompt_messages: list[dict], response_a: str, resp
     return [{"role": "system", "content": judge_cfg["system"]}, {"role": "user", "content": user}]
 
 
-def render_pair(tokenizer, judge_cfg, prompt_messages: list[dict], first: str, second: str, order: str, *,
-                open_verdict: bool, instruction: str | None = None) -> str:
+def render_pair(
+    tokenizer,
+    judge_cfg,
+    prompt_messages: list[dict],
+    first: str,
+    second: str,
+    order: str,
+    *,
+    open_verdict: bool,
+    instruction: str | None = None,
+) -> str:
     """The judge prompt for a pair stored as (first, second) shown in `order` ("AB": first as A;
     "BA": swapped), chat-templated with the assistant turn opened (and "[[" with `open_verdict`).
     `instruction` is appended to the user message (the STaR rationalizer's hint)."""

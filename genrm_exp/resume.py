@@ -69,12 +69,16 @@ def finished(cfg, run_dir: Path, log=print) -> bool:
         return False
     diff = changed(OmegaConf.to_container(OmegaConf.load(saved)), OmegaConf.to_container(cfg, resolve=True))
     if diff:
-        log(f"[genrm_exp] {run_dir} holds a finished run with other settings ({', '.join(diff[:8])}"
-            f"{', ...' if len(diff) > 8 else ''}): running again")
+        log(
+            f"[genrm_exp] {run_dir} holds a finished run with other settings ({', '.join(diff[:8])}"
+            f"{', ...' if len(diff) > 8 else ''}): running again"
+        )
         return False
     saved_code = json.loads(metrics.read_text(encoding="utf-8")).get("_run", {}).get("code")
     if not code_version.decide(str(cfg.on_code_change), saved_code, f"the finished run in {run_dir}"):
-        log(f"[genrm_exp] {run_dir} was made by other code ({code_version.describe(saved_code)}): running again "
-            "(on_code_change=rerun)")
+        log(
+            f"[genrm_exp] {run_dir} was made by other code ({code_version.describe(saved_code)}): running again "
+            "(on_code_change=rerun)"
+        )
         return False
     return True

@@ -71,9 +71,7 @@ def section_scores(subset_accuracy: Mapping[str, float]) -> dict:
     """
     for name, acc in subset_accuracy.items():
         if not 0.0 <= acc <= 1.0:  # also rejects nan
-            raise ValueError(
-                f"accuracy of {name!r} must be a fraction in [0, 1], got {acc}"
-            )
+            raise ValueError(f"accuracy of {name!r} must be a fraction in [0, 1], got {acc}")
     sections, missing_sections, missing_subsets = {}, [], []
     for section, counts in SECTIONS.items():
         present = {s: n for s, n in counts.items() if s in subset_accuracy}

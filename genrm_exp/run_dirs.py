@@ -25,7 +25,7 @@ def run_id(override_dirname: str) -> str:
     if len(override_dirname) <= MAX_CHARS and "/" not in override_dirname:
         return override_dirname
     digest = hashlib.sha256(override_dirname.encode()).hexdigest()[:12]
-    return f"{override_dirname[:MAX_CHARS - 13].replace('/', '_')}-{digest}"
+    return f"{override_dirname[: MAX_CHARS - 13].replace('/', '_')}-{digest}"
 
 
 def register() -> None:

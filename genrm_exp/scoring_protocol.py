@@ -37,8 +37,14 @@ from genrm_exp.generation import judge_dtype_name
 FIELD_SETTINGS = {
     "orders": ("judge.order",),
     "votes": ("judge.k",),
-    "sampling": ("judge.backend", "judge.vllm.dtype", "judge.temperature", "judge.top_p", "judge.max_new_tokens",
-                 "judge.close_verdict"),
+    "sampling": (
+        "judge.backend",
+        "judge.vllm.dtype",
+        "judge.temperature",
+        "judge.top_p",
+        "judge.max_new_tokens",
+        "judge.close_verdict",
+    ),
     "dtype": ("judge.dtype", "model.dtype", "model"),
     "fit": ("eval.fit", "eval.max_length", "eval.truncation", "eval"),
     "code": (),
@@ -104,8 +110,10 @@ def fields(protocol: Mapping | None) -> dict[str, str]:
     if protocol.get("sampling"):
         s = protocol["sampling"]
         close = "" if s["close_verdict"] is None else f", closed by {s['close_verdict']!r}"
-        out["sampling"] = (f"{s['engine']} {s['dtype']}, T={s['temperature']:g}, top-p={s['top_p']:g}, "
-                           f"{s['max_new_tokens']} new tokens{close}")
+        out["sampling"] = (
+            f"{s['engine']} {s['dtype']}, T={s['temperature']:g}, top-p={s['top_p']:g}, "
+            f"{s['max_new_tokens']} new tokens{close}"
+        )
     if protocol.get("fit"):
         f = protocol["fit"]
         out["fit"] = f"{f['rule']} {f['max_length']} ({f['truncation']})"
@@ -131,7 +139,9 @@ def differences(cells: Mapping[str, Mapping[str, str]], swept: set[str]) -> tupl
     for field, settings in FIELD_SETTINGS.items():
         scopes = [k for k in kinds] if field in PER_KIND else [None]
         for kind in scopes:
-            values = {cell: v[field] for cell, v in cells.items() if field in v and (kind is None or v.get("judge") == kind)}
+            values = {
+                cell: v[field] for cell, v in cells.items() if field in v and (kind is None or v.get("judge") == kind)
+            }
             if not values:
                 continue
             label = field if kind is None or len(kinds) == 1 else f"{field} ({kind})"

@@ -70,13 +70,17 @@ def _objective(cfg) -> None:
     one_of("objective.responses_per_sequence", o.responses_per_sequence, (1, 2))
     positive("objective.lr_scale", o.lr_scale, integer=False)
     if "learning_rate" in (o.args or {}):
-        raise ConfigError(f"objective.args.learning_rate={o.args.learning_rate}: an objective states its rate relative "
-                          "to the trainer's (objective.lr_scale); set trainer.args.learning_rate or objective.lr_scale")
+        raise ConfigError(
+            f"objective.args.learning_rate={o.args.learning_rate}: an objective states its rate relative "
+            "to the trainer's (objective.lr_scale); set trainer.args.learning_rate or objective.lr_scale"
+        )
     if "train_orders" in o:
         one_of("objective.train_orders", str(o.train_orders), TRAIN_ORDERS)
     if str(o.name) == "genrm" and str(cfg.judge.style) != "direct":
-        raise ConfigError(f"judge.style={cfg.judge.style!r}: objective=genrm trains the verdict alone and is judged "
-                          "directly (judge=direct); chain-of-thought GenRM is trained by the STaR objectives")
+        raise ConfigError(
+            f"judge.style={cfg.judge.style!r}: objective=genrm trains the verdict alone and is judged "
+            "directly (judge=direct); chain-of-thought GenRM is trained by the STaR objectives"
+        )
 
 
 def _model(cfg) -> None:
@@ -101,8 +105,9 @@ def _judge(cfg) -> None:
     for key in ("k", "max_new_tokens", "batch_size"):
         positive(f"judge.{key}", j[key])
     if not 0 < float(j.top_p) <= 1 or float(j.temperature) < 0:
-        raise ConfigError(f"judge.temperature={j.temperature} / judge.top_p={j.top_p}: expected temperature >= 0 "
-                          "and top_p in (0, 1]")
+        raise ConfigError(
+            f"judge.temperature={j.temperature} / judge.top_p={j.top_p}: expected temperature >= 0 and top_p in (0, 1]"
+        )
     if j.close_verdict is not None:
         check_close(str(j.close_verdict), "judge.close_verdict")
     check_judge_cfg(j)
@@ -120,8 +125,10 @@ def _data(cfg) -> None:
     if cfg.data.test is not None:
         _spec("data.test", cfg.data.test)
     if cfg.objective.trains and "ties" in train and train.ties == "half":
-        raise ConfigError("data.train.ties='half': a tie has no preferred response to train on; use ties: drop "
-                          "(ties: half is for evaluation sets)")
+        raise ConfigError(
+            "data.train.ties='half': a tie has no preferred response to train on; use ties: drop "
+            "(ties: half is for evaluation sets)"
+        )
     if cfg.objective.trains or (cfg.eval.heldout and cfg.data.test is None):
         _exists("data.train.path", train)
     if cfg.data.test is not None and cfg.eval.heldout:
@@ -147,8 +154,10 @@ def _eval(cfg) -> None:
         _exists(f"eval.sets.{name}.path", spec)
         bench = BENCHMARKS.get(str(spec.get("source")))
         if bench is not None and bench.orders is not None and pairwise and str(cfg.judge.order) != bench.orders:
-            raise ConfigError(f"judge.order={cfg.judge.order!r}: eval.sets.{name} is scored by {bench.hub}'s rule, which "
-                              f"judges every pair in {bench.orders} orders; use judge.order={bench.orders} (the default)")
+            raise ConfigError(
+                f"judge.order={cfg.judge.order!r}: eval.sets.{name} is scored by {bench.hub}'s rule, which "
+                f"judges every pair in {bench.orders} orders; use judge.order={bench.orders} (the default)"
+            )
 
 
 def _star(cfg) -> None:

@@ -61,9 +61,7 @@ def closes_answer(text: str) -> bool:
 
 def _check(verdict: str, allowed: Sequence[str]) -> None:
     if verdict not in allowed:
-        raise ValueError(
-            f"unknown verdict {verdict!r}; expected one of {list(allowed)}"
-        )
+        raise ValueError(f"unknown verdict {verdict!r}; expected one of {list(allowed)}")
 
 
 @dataclass(frozen=True)

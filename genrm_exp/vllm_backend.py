@@ -78,9 +78,11 @@ def available(vllm_cfg) -> bool:
 def check_installed(vllm_cfg) -> Path:
     python = python_of(vllm_cfg)
     if not python.is_file():
-        raise VllmMissing(f"judge.backend=vllm: no sampler environment at {python}; build it with `make setup-vllm` "
-                          "(on a CUDA cluster: make setup-vllm VLLM=vllm==0.33.0 VLLM_TORCH=...), point "
-                          "judge.vllm.python at a Python that has vllm, or use judge.backend=static")
+        raise VllmMissing(
+            f"judge.backend=vllm: no sampler environment at {python}; build it with `make setup-vllm` "
+            "(on a CUDA cluster: make setup-vllm VLLM=vllm==0.33.0 VLLM_TORCH=...), point "
+            "judge.vllm.python at a Python that has vllm, or use judge.backend=static"
+        )
     return python
 
 
@@ -124,14 +126,23 @@ def _stop(proc: subprocess.Popen, scratch: str | None) -> None:
 class VllmEngine:
     """One vLLM engine (one sampler process) for the prompts of a sampling stage."""
 
-    def __init__(self, model, tokenizer, vllm_cfg, *, model_dir: Path | None = None, workdir: Path | None = None,
-                 seed: int = 0):
+    def __init__(
+        self, model, tokenizer, vllm_cfg, *, model_dir: Path | None = None, workdir: Path | None = None, seed: int = 0
+    ):
         if model is None and model_dir is None:
-            raise ConfigError("backend='vllm' samples from a model folder: pass the model (saved for the engine) or model_dir")
+            raise ConfigError(
+                "backend='vllm' samples from a model folder: pass the model (saved for the engine) or model_dir"
+            )
         if vllm_cfg is None:
             raise ConfigError("backend='vllm' needs the judge.vllm settings (conf/judge/direct.yaml)")
         self.python = check_installed(vllm_cfg)
-        self.cfg, self.model, self.tokenizer, self.model_dir, self.seed = vllm_cfg, model, tokenizer, model_dir, int(seed)
+        self.cfg, self.model, self.tokenizer, self.model_dir, self.seed = (
+            vllm_cfg,
+            model,
+            tokenizer,
+            model_dir,
+            int(seed),
+        )
         self.workdir, self._scratch = workdir, None
         self.proc: subprocess.Popen | None = None
         self.requests = 0
@@ -144,21 +155,47 @@ class VllmEngine:
         self._scratch = tempfile.mkdtemp(prefix="genrm-vllm-")
         work = Path(self.workdir) if self.workdir is not None else Path(self._scratch)
         work.mkdir(parents=True, exist_ok=True)
-        folder = export(self.model, self.tokenizer, Path(self.model_dir or Path(self._scratch) / "model"), str(self.cfg["dtype"]))
-        spec = {"model": str(folder), "dtype": str(self.cfg["dtype"]), "seed": self.seed,
-                **{k: self.cfg[k] for k in ("enforce_eager", "tensor_parallel_size", "max_model_len",
-                                             "gpu_memory_utilization", "kv_cache_gib")}}
+        folder = export(
+            self.model, self.tokenizer, Path(self.model_dir or Path(self._scratch) / "model"), str(self.cfg["dtype"])
+        )
+        spec = {
+            "model": str(folder),
+            "dtype": str(self.cfg["dtype"]),
+            "seed": self.seed,
+            **{
+                k: self.cfg[k]
+                for k in (
+                    "enforce_eager",
+                    "tensor_parallel_size",
+                    "max_model_len",
+                    "gpu_memory_utilization",
+                    "kv_cache_gib",
+                )
+            },
+        }
         if spec["kv_cache_gib"] is None and not _on_gpu(self.model):
             spec["kv_cache_gib"] = 1  # on CPU gpu_memory_utilization is a share of all host memory, shared with us
         (work / "engine.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
         # The log outlives the engine (an error names it): in workdir, else beside the scratch folder.
-        self.log = (Path(self.workdir) if self.workdir is not None else Path(tempfile.gettempdir())) / f"vllm_worker.{os.getpid()}.{id(self)}.log"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               "VLLM_ENABLE_V1_MULTIPROCESSING": "0", **_device_env(self.model, int(self.cfg["tensor_parallel_size"]))}
+        self.log = (
+            Path(self.workdir) if self.workdir is not None else Path(tempfile.gettempdir())
+        ) / f"vllm_worker.{os.getpid()}.{id(self)}.log"
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+            **_device_env(self.model, int(self.cfg["tensor_parallel_size"])),
+        }
         with open(self.log, "w", encoding="utf-8") as log:
-            self.proc = subprocess.Popen([str(self.python), "-m", "genrm_exp.vllm_worker", str(work / "engine.json")],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, env=env,
-                                         cwd=str(REPO))
+            self.proc = subprocess.Popen(
+                [str(self.python), "-m", "genrm_exp.vllm_worker", str(work / "engine.json")],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env=env,
+                cwd=str(REPO),
+            )
         self._finalizer = weakref.finalize(self, _stop, self.proc, self._scratch)
         self._work = work
         self._expect("ready", folder)
@@ -167,28 +204,51 @@ class VllmEngine:
     def _expect(self, word: str, folder) -> str:
         line = self.proc.stdout.readline().strip()
         if line.startswith(word):
-            return line[len(word):].strip()
+            return line[len(word) :].strip()
         self.close()
         kind, _, message = line.partition(" ")[2].partition(" ") if line.startswith("error ") else ("other", "", "")
         message = message or f"the sampler process ended (exit {self.proc.returncode})"
         where = f"(log: {self.log})"
         if kind == "oom":
-            raise VllmOutOfMemory(f"vLLM ran out of memory for {folder}: lower judge.vllm.gpu_memory_utilization "
-                                  f"({self.cfg['gpu_memory_utilization']}) or judge.vllm.kv_cache_gib ({self.cfg['kv_cache_gib']}), "
-                                  f"set judge.vllm.max_model_len, raise judge.vllm.tensor_parallel_size, or free memory {where}: {message}")
+            raise VllmOutOfMemory(
+                f"vLLM ran out of memory for {folder}: lower judge.vllm.gpu_memory_utilization "
+                f"({self.cfg['gpu_memory_utilization']}) or judge.vllm.kv_cache_gib ({self.cfg['kv_cache_gib']}), "
+                f"set judge.vllm.max_model_len, raise judge.vllm.tensor_parallel_size, or free memory {where}: {message}"
+            )
         if kind == "model":
             raise VllmModelError(f"vLLM cannot load {folder}: {message}; use judge.backend=static {where}")
         raise VllmWorkerError(f"the vLLM sampler failed: {message} {where}")
 
-    def generate(self, prompts: list[list[int]], seeds: list[int], *, n: int, temperature: float, top_p: float,
-                 max_tokens: int, stop: list[str]) -> list[list[list[int]]]:
+    def generate(
+        self,
+        prompts: list[list[int]],
+        seeds: list[int],
+        *,
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        stop: list[str],
+    ) -> list[list[list[int]]]:
         """n token-id lists per prompt (the new tokens, EOS and the stop string's tokens included)."""
         if self.proc is None:
             self._start()
         self.requests += 1
         request = self._work / f"request.{os.getpid()}.{self.requests}.json"
-        request.write_text(json.dumps({"prompts": prompts, "seeds": seeds, "n": n, "temperature": temperature,
-                                       "top_p": top_p, "max_tokens": max_tokens, "stop": stop}), encoding="utf-8")
+        request.write_text(
+            json.dumps(
+                {
+                    "prompts": prompts,
+                    "seeds": seeds,
+                    "n": n,
+                    "temperature": temperature,
+                    "top_p": top_p,
+                    "max_tokens": max_tokens,
+                    "stop": stop,
+                }
+            ),
+            encoding="utf-8",
+        )
         try:
             self.proc.stdin.write(f"{request}\n")
             self.proc.stdin.flush()
@@ -231,5 +291,15 @@ def _device_env(model, tensor_parallel: int) -> dict:
     return {"CUDA_VISIBLE_DEVICES": ids[device.index or 0]}
 
 
-__all__ = ["STOP_STRINGS", "VllmEngine", "VllmMissing", "VllmModelError", "VllmOutOfMemory", "VllmWorkerError",
-           "available", "check_installed", "export", "python_of"]
+__all__ = [
+    "STOP_STRINGS",
+    "VllmEngine",
+    "VllmMissing",
+    "VllmModelError",
+    "VllmOutOfMemory",
+    "VllmWorkerError",
+    "available",
+    "check_installed",
+    "export",
+    "python_of",
+]

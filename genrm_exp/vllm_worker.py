@@ -31,8 +31,20 @@ def classify(err: BaseException) -> str:
     text = " ".join(f"{type(e).__name__}: {e}" for e in _chain(err)).lower()
     if any(s in text for s in ("outofmemory", "out of memory", "available memory", "can't allocate memory")):
         return "oom"
-    if any(s in text for s in ("not supported", "unsupported", "architectures", "model type", "no such file", "not a valid",
-                                "does not appear to have", "unrecognized model", "cannot find")):
+    if any(
+        s in text
+        for s in (
+            "not supported",
+            "unsupported",
+            "architectures",
+            "model type",
+            "no such file",
+            "not a valid",
+            "does not appear to have",
+            "unrecognized model",
+            "cannot find",
+        )
+    ):
         return "model"
     return "other"
 
@@ -48,11 +60,17 @@ def _chain(err: BaseException):
 def engine(spec: dict):
     from vllm import LLM
 
-    args = dict(model=spec["model"], dtype=spec["dtype"], seed=int(spec["seed"]), enforce_eager=bool(spec["enforce_eager"]),
-                tensor_parallel_size=int(spec["tensor_parallel_size"]), enable_prefix_caching=True,
-                # A prompt prefilled in parts makes vLLM rewind its seeded generator, which a CPU
-                # generator cannot ("CPU Generator does not use offset"): whole prefills only.
-                enable_chunked_prefill=False)
+    args = dict(
+        model=spec["model"],
+        dtype=spec["dtype"],
+        seed=int(spec["seed"]),
+        enforce_eager=bool(spec["enforce_eager"]),
+        tensor_parallel_size=int(spec["tensor_parallel_size"]),
+        enable_prefix_caching=True,
+        # A prompt prefilled in parts makes vLLM rewind its seeded generator, which a CPU
+        # generator cannot ("CPU Generator does not use offset"): whole prefills only.
+        enable_chunked_prefill=False,
+    )
     if spec.get("max_model_len") is not None:
         args["max_model_len"] = int(spec["max_model_len"])
     if spec.get("kv_cache_gib") is not None:  # exact KV cache size (on CPU the utilisation is of host memory)
@@ -65,10 +83,19 @@ def engine(spec: dict):
 def answer(llm, request: dict) -> dict:
     from vllm import SamplingParams
 
-    params = [SamplingParams(n=int(request["n"]), temperature=float(request["temperature"]), top_p=float(request["top_p"]),
-                             max_tokens=int(request["max_tokens"]), seed=int(s), stop=list(request["stop"]),
-                             include_stop_str_in_output=True, skip_special_tokens=False)
-              for s in request["seeds"]]
+    params = [
+        SamplingParams(
+            n=int(request["n"]),
+            temperature=float(request["temperature"]),
+            top_p=float(request["top_p"]),
+            max_tokens=int(request["max_tokens"]),
+            seed=int(s),
+            stop=list(request["stop"]),
+            include_stop_str_in_output=True,
+            skip_special_tokens=False,
+        )
+        for s in request["seeds"]
+    ]
     prompts = [{"prompt_token_ids": list(p)} for p in request["prompts"]]
     outs = llm.generate(prompts, params, use_tqdm=False) if prompts else []
     return {"token_ids": [[list(c.token_ids) for c in sorted(o.outputs, key=lambda c: c.index)] for o in outs]}

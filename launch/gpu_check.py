@@ -34,10 +34,24 @@ runtime_env.apply()
 
 CASES = ("bt-zero2", "bt-zero3", "dpo-zero2", "dpo-zero3", "sample")
 SHAPES = {
-    "1b": dict(hidden_size=2048, num_hidden_layers=16, num_attention_heads=32, num_key_value_heads=8,
-               intermediate_size=8192, max_position_embeddings=4096, tie_word_embeddings=True),
-    "tiny": dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
-                 intermediate_size=32, max_position_embeddings=4096, tie_word_embeddings=True),
+    "1b": dict(
+        hidden_size=2048,
+        num_hidden_layers=16,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        intermediate_size=8192,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+    ),
+    "tiny": dict(
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        intermediate_size=32,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+    ),
 }
 # Field names that moved between transformers releases (5.17 <-> 5.24): try the other one.
 ALIASES = {"activation_checkpointing": "gradient_checkpointing", "gradient_checkpointing": "activation_checkpointing"}
@@ -54,8 +68,14 @@ def export_assets(folder: Path, n_pairs: int = 64) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     AutoTokenizer.from_pretrained(REPO / TOKENIZER_IN_REPO).save_pretrained(folder / "tokenizer")
-    pairs, _ = load_pairs({"format": "ultrafeedback_jsonl", "path": str(REPO.parent / "shared" / "data" / DATA_IN_SHARED),
-                           "limit": n_pairs}, on_bad_row="skip")
+    pairs, _ = load_pairs(
+        {
+            "format": "ultrafeedback_jsonl",
+            "path": str(REPO.parent / "shared" / "data" / DATA_IN_SHARED),
+            "limit": n_pairs,
+        },
+        on_bad_row="skip",
+    )
     with open(folder / "pairs.jsonl", "w", encoding="utf-8") as f:
         for p in pairs:
             f.write(json.dumps(p.to_dict()) + "\n")
@@ -68,7 +88,9 @@ def load_assets(folder: Path):
     from genrm_exp.data.schema import Pair
 
     if not (folder / "pairs.jsonl").is_file():
-        raise FileNotFoundError(f"{folder}/pairs.jsonl: run `python launch/gpu_check.py --export-assets {folder}` first")
+        raise FileNotFoundError(
+            f"{folder}/pairs.jsonl: run `python launch/gpu_check.py --export-assets {folder}` first"
+        )
     tok = AutoTokenizer.from_pretrained(folder / "tokenizer")
     if tok.pad_token is None or tok.pad_token_id == tok.eos_token_id:
         tok.pad_token = "<|endoftext|>"  # as conf/model/smollm2_135m_instruct.yaml
@@ -96,22 +118,37 @@ def run_config(case: str, args, tok):
 
     objective, stage = case.split("-")
     trainer = OmegaConf.to_container(OmegaConf.load(REPO / "conf/trainer/paper.yaml"))["args"]
-    trainer.update(max_steps=args.steps, per_device_train_batch_size=args.batch, gradient_accumulation_steps=1,
-                   logging_steps=1, bf16=not args.cpu, activation_checkpointing=False, dataloader_num_workers=0,
-                   warmup_steps=0.0, learning_rate=1e-5)
+    trainer.update(
+        max_steps=args.steps,
+        per_device_train_batch_size=args.batch,
+        gradient_accumulation_steps=1,
+        logging_steps=1,
+        bf16=not args.cpu,
+        activation_checkpointing=False,
+        dataloader_num_workers=0,
+        warmup_steps=0.0,
+        learning_rate=1e-5,
+    )
     from trl import DPOConfig, RewardConfig
 
     config_cls = DPOConfig if objective == "dpo" else RewardConfig
     trainer, dropped = fit(config_cls, trainer)
     extra = {"beta": 1.0, "loss_type": ["sigmoid"]} if objective == "dpo" else {}
-    cfg = OmegaConf.create({
-        "trainer": {"args": trainer}, "objective": {"args": extra, "lr_scale": 1.0}, "seed": 0,
-        "deepspeed": OmegaConf.to_container(OmegaConf.load(REPO / f"conf/deepspeed/{stage}.yaml")),
-        "data": {"max_length": args.max_length},
-    })
+    cfg = OmegaConf.create(
+        {
+            "trainer": {"args": trainer},
+            "objective": {"args": extra, "lr_scale": 1.0},
+            "seed": 0,
+            "deepspeed": OmegaConf.to_container(OmegaConf.load(REPO / f"conf/deepspeed/{stage}.yaml")),
+            "data": {"max_length": args.max_length},
+        }
+    )
     out = Path(args.workdir) / case
-    ctx = SimpleNamespace(cfg=cfg, tracker=SimpleNamespace(active=False, run_name=f"gpu_check-{case}"),
-                          path=lambda *p: (out.joinpath(*p).parent.mkdir(parents=True, exist_ok=True), out.joinpath(*p))[1])
+    ctx = SimpleNamespace(
+        cfg=cfg,
+        tracker=SimpleNamespace(active=False, run_name=f"gpu_check-{case}"),
+        path=lambda *p: (out.joinpath(*p).parent.mkdir(parents=True, exist_ok=True), out.joinpath(*p))[1],
+    )
     return config_cls, ctx, dropped
 
 
@@ -119,8 +156,14 @@ def random_llama(tok, head: str, shape: str, dtype, device=None):
     import torch
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, LlamaConfig
 
-    config = LlamaConfig(vocab_size=len(tok), pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-                         eos_token_id=tok.eos_token_id, num_labels=1, **SHAPES[shape])
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        num_labels=1,
+        **SHAPES[shape],
+    )
     auto = AutoModelForSequenceClassification if head == "reward" else AutoModelForCausalLM
     torch.manual_seed(0)  # the DPO reference model starts equal to the policy
     if device is None:
@@ -172,13 +215,21 @@ def train_case(case: str, args, tok, pairs) -> dict:
     after = snapshot(probe)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     result = {
-        "deepspeed": trainer.is_deepspeed_enabled, "zero_stage": targs.hf_deepspeed_config.config["zero_optimization"]["stage"]
-        if trainer.is_deepspeed_enabled else None,
-        "ref_model": case.startswith("dpo"), "params_b": round(sum(p.ds_numel if hasattr(p, "ds_numel") else p.numel()
-                                                                  for p in model.parameters()) / 1e9, 3),
-        "steps": trainer.state.global_step, "loss_first": losses[0] if losses else None,
-        "loss_last": losses[-1] if losses else None, "weights_changed": bool((after - before).abs().max() > 0),
-        "build_s": round(t_build, 1), "train_s": round(t_train, 1), "dropped_args": dropped,
+        "deepspeed": trainer.is_deepspeed_enabled,
+        "zero_stage": targs.hf_deepspeed_config.config["zero_optimization"]["stage"]
+        if trainer.is_deepspeed_enabled
+        else None,
+        "ref_model": case.startswith("dpo"),
+        "params_b": round(
+            sum(p.ds_numel if hasattr(p, "ds_numel") else p.numel() for p in model.parameters()) / 1e9, 3
+        ),
+        "steps": trainer.state.global_step,
+        "loss_first": losses[0] if losses else None,
+        "loss_last": losses[-1] if losses else None,
+        "weights_changed": bool((after - before).abs().max() > 0),
+        "build_s": round(t_build, 1),
+        "train_s": round(t_train, 1),
+        "dropped_args": dropped,
     }
     return result
 
@@ -193,9 +244,13 @@ def sample_case(args, tok, pairs) -> dict:
     from genrm_exp.prompts import render_pair
 
     judge = OmegaConf.load(REPO / "conf/judge/direct.yaml")
-    judge = OmegaConf.merge(judge, {k: v for k, v in OmegaConf.load(REPO / "conf/judge/cot.yaml").items() if k != "defaults"})
-    prompts = [render_pair(tok, judge, p.prompt_messages(), p.chosen[:1500], p.rejected[:1500], "AB", open_verdict=False)
-               for p in pairs[: args.prompts]]
+    judge = OmegaConf.merge(
+        judge, {k: v for k, v in OmegaConf.load(REPO / "conf/judge/cot.yaml").items() if k != "defaults"}
+    )
+    prompts = [
+        render_pair(tok, judge, p.prompt_messages(), p.chosen[:1500], p.rejected[:1500], "AB", open_verdict=False)
+        for p in pairs[: args.prompts]
+    ]
     device = "cpu" if args.cpu else distributed.device()
     model = random_llama(tok, "causal_lm", args.shape, torch.float32 if args.cpu else torch.bfloat16, device)
     gen = Generator(model, tok, batch_size=args.sample_batch)
@@ -205,10 +260,16 @@ def sample_case(args, tok, pairs) -> dict:
     t0 = time.time()
     texts = distributed.gather(gen.sample(mine, params), total=len(prompts))
     seconds = time.time() - t0
-    return {"world_size": distributed.world_size(), "prompts": len(prompts), "k": args.k,
-            "samples": sum(len(t) for t in texts), "rank0_new_tokens": gen.last_stats["new_tokens"],
-            "rank0_tokens_per_s": gen.last_stats["tokens_per_s"], "sample_s": round(seconds, 1),
-            "prompt_tokens_mean": round(sum(len(tok(p)["input_ids"]) for p in prompts) / len(prompts))}
+    return {
+        "world_size": distributed.world_size(),
+        "prompts": len(prompts),
+        "k": args.k,
+        "samples": sum(len(t) for t in texts),
+        "rank0_new_tokens": gen.last_stats["new_tokens"],
+        "rank0_tokens_per_s": gen.last_stats["tokens_per_s"],
+        "sample_s": round(seconds, 1),
+        "prompt_tokens_mean": round(sum(len(tok(p)["input_ids"]) for p in prompts) / len(prompts)),
+    }
 
 
 def run_case(case: str, args) -> dict:
@@ -220,8 +281,11 @@ def run_case(case: str, args) -> dict:
         import torch
         import transformers
 
-        record.update(torch=torch.__version__, transformers=transformers.__version__,
-                      device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu")
+        record.update(
+            torch=torch.__version__,
+            transformers=transformers.__version__,
+            device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        )
         distributed.setup(deepspeed=case != "sample")
         tok, pairs = load_assets(Path(args.assets))
         record.update(sample_case(args, tok, pairs) if case == "sample" else train_case(case, args, tok, pairs))
@@ -245,13 +309,28 @@ def run_case(case: str, args) -> dict:
 
 def table(path: Path) -> str:
     rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
-    cols = ["case", "ok", "zero_stage", "params_b", "steps", "loss_first", "loss_last", "weights_changed", "train_s",
-            "sample_s", "rank0_tokens_per_s", "peak_gib", "seconds"]
+    cols = [
+        "case",
+        "ok",
+        "zero_stage",
+        "params_b",
+        "steps",
+        "loss_first",
+        "loss_last",
+        "weights_changed",
+        "train_s",
+        "sample_s",
+        "rank0_tokens_per_s",
+        "peak_gib",
+        "seconds",
+    ]
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else ("-" if v is None else str(v))  # noqa: E731
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
     first = rows[0] if rows else {}
-    lines.append(f"\n{first.get('device', '?')}, torch {first.get('torch', '?')}, transformers {first.get('transformers', '?')}")
+    lines.append(
+        f"\n{first.get('device', '?')}, torch {first.get('torch', '?')}, transformers {first.get('transformers', '?')}"
+    )
     lines += [f"{r['case']}: {r['error']}" for r in rows if r.get("error")]
     return "\n".join(lines)
 

@@ -72,8 +72,17 @@ def make_ctx(overrides: list[str], tmp_path: Path):
     tok = load_tokenizer(cfg.model, cache=CACHE)
     train, eval_sets, report = load_data(cfg)
     train, eval_sets, fits = fit(cfg, tok, train, eval_sets, report)
-    return RunContext(cfg, tmp_path / "run", tok, train, eval_sets, Tracker(None, "test"), report, fits=fits,
-                      code=code_version.current())
+    return RunContext(
+        cfg,
+        tmp_path / "run",
+        tok,
+        train,
+        eval_sets,
+        Tracker(None, "test"),
+        report,
+        fits=fits,
+        code=code_version.current(),
+    )
 
 
 def assert_all_trainable_changed(trainer) -> None:

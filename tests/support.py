@@ -22,8 +22,9 @@ ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL
 def run_group(cmd: list[str], *, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a command in its own process group and, on a timeout, kill the whole group (torchrun's
     workers, submitit's jobs)."""
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -63,7 +64,9 @@ def scripted_lm(tokenizer, script: dict[str, str], default: str):
 
     from genrm_exp.modeling import load_model
 
-    ids = {text: tokenizer(text, add_special_tokens=False)["input_ids"] for text in [*script, *script.values(), default]}
+    ids = {
+        text: tokenizer(text, add_special_tokens=False)["input_ids"] for text in [*script, *script.values(), default]
+    }
     for text, toks in ids.items():
         assert len(toks) == 1, f"{text!r} is not one token"
     table = torch.full((len(tokenizer),), ids[default][0], dtype=torch.long)

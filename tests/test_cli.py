@@ -15,7 +15,9 @@ ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL
 
 
 def genrm(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "genrm_exp", *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "genrm_exp", *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_run_end_to_end_writes_every_output(tmp_path):
@@ -66,7 +68,9 @@ def test_sweep_then_report(tmp_path):
     out = genrm("-m", *TINY, "peft=none,lora", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")
     assert out.returncode == 0, out.stderr[-3000:]
     assert len(list(sweep.glob("*/metrics.json"))) == 2
-    rep = subprocess.run([sys.executable, "-m", "genrm_exp.report", str(sweep)], env=ENV, capture_output=True, text=True, timeout=300)
+    rep = subprocess.run(
+        [sys.executable, "-m", "genrm_exp.report", str(sweep)], env=ENV, capture_output=True, text=True, timeout=300
+    )
     assert rep.returncode == 0, rep.stderr[-3000:]
     text = (sweep / "report.md").read_text()
     assert "peft=none" in text and "peft=lora" in text and "llmbar-natural" in text
@@ -77,17 +81,31 @@ def test_user_error_is_one_line_without_traceback(tmp_path):
     """A missing data file: `error: <message>` and where the traceback was kept, exit status 2, no
     traceback on the console. The config check finds it before any data loads: the folder gets
     config.yaml and error.txt (no data.json), and GENRM_TRACEBACK=1 prints the traceback as well."""
-    args = (*TINY, "data=local", f"data.train.path={tmp_path / 'missing.jsonl'}", f"paths.outputs={tmp_path}",
-            "hydra.run.dir=" + str(tmp_path / "run"), "logger.mode=disabled")
+    args = (
+        *TINY,
+        "data=local",
+        f"data.train.path={tmp_path / 'missing.jsonl'}",
+        f"paths.outputs={tmp_path}",
+        "hydra.run.dir=" + str(tmp_path / "run"),
+        "logger.mode=disabled",
+    )
     out = genrm(*args)
     assert out.returncode == 2
-    assert out.stderr.startswith(f"error: data.train.path='{tmp_path / 'missing.jsonl'}': no such file"), out.stderr[-2000:]
+    assert out.stderr.startswith(f"error: data.train.path='{tmp_path / 'missing.jsonl'}': no such file"), out.stderr[
+        -2000:
+    ]
     assert "Traceback" not in out.stderr and "HYDRA_FULL_ERROR" not in out.stderr
     assert f"traceback in {tmp_path / 'run' / 'error.txt'}" in out.stderr
     assert "Traceback (most recent call last)" in (tmp_path / "run" / "error.txt").read_text()
     assert not (tmp_path / "run" / "data.json").exists()
-    shown = subprocess.run([sys.executable, "-m", "genrm_exp", *args], cwd=REPO, env={**ENV, "GENRM_TRACEBACK": "1"},
-                           capture_output=True, text=True, timeout=600)
+    shown = subprocess.run(
+        [sys.executable, "-m", "genrm_exp", *args],
+        cwd=REPO,
+        env={**ENV, "GENRM_TRACEBACK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert shown.returncode == 2 and "Traceback (most recent call last)" in shown.stderr
 
 

@@ -38,7 +38,9 @@ def test_static_backend_equals_stock_generate(tiny_lm, tokenizer, temperature):
 
 
 def test_static_cache_on_cpu_equals_the_dynamic_loop(tiny_lm, tokenizer):
-    ids, mask = left_pad([tokenizer(p, add_special_tokens=False)["input_ids"] for p in _prompts(tokenizer)], tokenizer.pad_token_id)
+    ids, mask = left_pad(
+        [tokenizer(p, add_special_tokens=False)["input_ids"] for p in _prompts(tokenizer)], tokenizer.pad_token_id
+    )
     params = SamplingParams(k=2, temperature=1.0, top_p=0.95, max_new_tokens=9, seed=1, stop_at_verdict=False)
     seeds = list(range(8))
     a = Decoder(tiny_lm, tokenizer, static=True, check_every=4).run(ids, mask, k=2, params=params, seeds=seeds)
@@ -53,7 +55,8 @@ def test_log_probs_of_a_fixed_continuation_equal_a_full_forward(tiny_lm, tokeniz
     ids, mask = left_pad(seqs, tokenizer.pad_token_id)
     forced = torch.randint(100, 5000, (6, 7), generator=torch.Generator().manual_seed(0))
     toks, logps = Decoder(tiny_lm, tokenizer, static=static).run(
-        ids, mask, k=2, params=SamplingParams(max_new_tokens=7), seeds=[0] * 6, forced=forced)
+        ids, mask, k=2, params=SamplingParams(max_new_tokens=7), seeds=[0] * 6, forced=forced
+    )
     assert toks == forced.tolist()
     for r in range(6):
         full = torch.tensor([seqs[r // 2] + forced[r].tolist()])
@@ -85,7 +88,9 @@ def test_warp_equals_the_transformers_warpers():
 
 
 def test_first_stop(tokenizer):
-    ids = tokenizer("Because x, output [[A]] if A is better.\nSo [[B]]\nand then [[A]]\n", add_special_tokens=False)["input_ids"]
+    ids = tokenizer("Because x, output [[A]] if A is better.\nSo [[B]]\nand then [[A]]\n", add_special_tokens=False)[
+        "input_ids"
+    ]
     n = first_stop(tokenizer, ids, closes_answer)
     assert tokenizer.decode(ids[:n]).endswith("So [[B]]\n") and not closes_answer(tokenizer.decode(ids[: n - 1]))
     assert first_stop(tokenizer, ids[:3], closes_answer) is None and first_stop(tokenizer, ids, None) is None
@@ -94,7 +99,9 @@ def test_first_stop(tokenizer):
 def test_compiled_forward_gives_the_eager_tokens_and_log_probs(tiny_lm, tokenizer):
     """compile=True (Inductor on CPU here; CUDA graphs on a GPU): the same samples, and the same
     log-probabilities to float32 rounding, as the eager static loop, on a second call too."""
-    ids, mask = left_pad([tokenizer(p, add_special_tokens=False)["input_ids"] for p in _prompts(tokenizer)], tokenizer.pad_token_id)
+    ids, mask = left_pad(
+        [tokenizer(p, add_special_tokens=False)["input_ids"] for p in _prompts(tokenizer)], tokenizer.pad_token_id
+    )
     params = SamplingParams(k=2, temperature=0.8, top_p=0.9, max_new_tokens=8, stop_at_verdict=False)
     eager = Decoder(tiny_lm, tokenizer, static=True).run(ids, mask, k=2, params=params, seeds=list(range(8)))
     dec = Decoder(tiny_lm, tokenizer, static=True, compile=True)
@@ -108,7 +115,9 @@ def test_a_compile_failure_falls_back_to_eager_with_the_same_result(tiny_lm, tok
     def broken(*args, **kwargs):
         raise RuntimeError("no compiler here")
 
-    ids, mask = left_pad([tokenizer(p, add_special_tokens=False)["input_ids"] for p in _prompts(tokenizer)], tokenizer.pad_token_id)
+    ids, mask = left_pad(
+        [tokenizer(p, add_special_tokens=False)["input_ids"] for p in _prompts(tokenizer)], tokenizer.pad_token_id
+    )
     params = SamplingParams(k=1, temperature=0.0, max_new_tokens=5, stop_at_verdict=False)
     want = Decoder(tiny_lm, tokenizer).run(ids, mask, k=1, params=params, seeds=[0] * 4)
     monkeypatch.setattr(torch, "compile", broken)

@@ -60,8 +60,12 @@ def test_trl_configs_accept_and_fill_the_deepspeed_config(option, config_name, t
 
     from genrm_exp.objectives.trl_args import trl_config
 
-    cfg = compose(["model=tiny_random", "trainer=debug", f"deepspeed={option}", "trainer.args.gradient_accumulation_steps=3"])
-    ctx = SimpleNamespace(cfg=cfg, tracker=SimpleNamespace(active=False, run_name="t"), path=lambda *p: tmp_path.joinpath(*p))
+    cfg = compose(
+        ["model=tiny_random", "trainer=debug", f"deepspeed={option}", "trainer.args.gradient_accumulation_steps=3"]
+    )
+    ctx = SimpleNamespace(
+        cfg=cfg, tracker=SimpleNamespace(active=False, run_name="t"), path=lambda *p: tmp_path.joinpath(*p)
+    )
     args = trl_config(getattr(trl, config_name), ctx)
     ds = args.hf_deepspeed_config
     assert ds.is_zero3() == (STAGES[option] == 3)
@@ -75,14 +79,27 @@ def test_trl_configs_accept_and_fill_the_deepspeed_config(option, config_name, t
         assert filled["optimizer"]["params"]["betas"] == [cfg.trainer.args.adam_beta1, cfg.trainer.args.adam_beta2]
         assert filled["optimizer"]["params"]["weight_decay"] == cfg.trainer.args.weight_decay
     # What is left "auto" is sized from the model at trainer start (hidden size), nothing else.
-    left = {k for k, v in filled["zero_optimization"].items() if v == "auto"} | {k for k, v in filled.items() if v == "auto"}
+    left = {k for k, v in filled["zero_optimization"].items() if v == "auto"} | {
+        k for k, v in filled.items() if v == "auto"
+    }
     assert left <= {"reduce_bucket_size", "stage3_prefetch_bucket_size", "stage3_param_persistence_threshold"}
 
 
 def _genrm(tmp_path: Path, *args: str):
     env = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
-    return run_group([sys.executable, "-m", "genrm_exp", *TINY, f"paths.outputs={tmp_path}",
-                      f"hydra.run.dir={tmp_path / 'run'}", *args], env=env, timeout=400)
+    return run_group(
+        [
+            sys.executable,
+            "-m",
+            "genrm_exp",
+            *TINY,
+            f"paths.outputs={tmp_path}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+            *args,
+        ],
+        env=env,
+        timeout=400,
+    )
 
 
 @pytest.mark.parametrize("option", ["zero2", "zero3", pytest.param("zero3_offload", marks=pytest.mark.slow)])
@@ -103,9 +120,21 @@ def test_star_dpo_iterates_under_zero3(tmp_path):
     second iteration trains on from the first one's adapter, which it changes."""
     from safetensors.torch import load_file
 
-    out = _genrm(tmp_path, "objective=star_dpo", "deepspeed=zero3", "logger=none", "data.max_length=330", "eval=heldout",
-                 "star.iterations=2", "star.k=2", "star.max_new_tokens=12", "star.eval_base=false",
-                 "star.close_verdict=' Verdict: [['", "judge.k=2", "judge.max_new_tokens=12")
+    out = _genrm(
+        tmp_path,
+        "objective=star_dpo",
+        "deepspeed=zero3",
+        "logger=none",
+        "data.max_length=330",
+        "eval=heldout",
+        "star.iterations=2",
+        "star.k=2",
+        "star.max_new_tokens=12",
+        "star.eval_base=false",
+        "star.close_verdict=' Verdict: [['",
+        "judge.k=2",
+        "judge.max_new_tokens=12",
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     run = tmp_path / "run"
     history = json.loads((run / "iterations.json").read_text())
@@ -135,8 +164,25 @@ def test_gpu_check_cases_run_on_cpu(case, tmp_path, gpu_check_assets):
     DeepSpeed, DPO's reference model under ZeRO-3), so the GPU minutes are not spent on a typo."""
     py, assets = GPU_CHECK, gpu_check_assets
     results = tmp_path / "results.jsonl"
-    out = run_group([*py, "--case", case, "--shape", "tiny", "--cpu", "--assets", str(assets), "--results", str(results),
-                     "--workdir", str(tmp_path / "work"), "--max-length", "256"], timeout=300)
+    out = run_group(
+        [
+            *py,
+            "--case",
+            case,
+            "--shape",
+            "tiny",
+            "--cpu",
+            "--assets",
+            str(assets),
+            "--results",
+            str(results),
+            "--workdir",
+            str(tmp_path / "work"),
+            "--max-length",
+            "256",
+        ],
+        timeout=300,
+    )
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     record = json.loads(results.read_text().splitlines()[-1])
     assert record["ok"] and record["deepspeed"] and record["weights_changed"] and record["steps"] == 3
@@ -149,9 +195,33 @@ def test_gpu_check_sampling_case_shards_over_two_cpu_ranks(tmp_path, gpu_check_a
     """The GPU check's sampling case under torchrun --nproc_per_node 2 (gloo): every prompt's k
     samples come back to rank 0, which alone writes the record."""
     results = tmp_path / "results.jsonl"
-    out = run_group([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *GPU_CHECK[1:],
-                     "--case", "sample", "--shape", "tiny", "--cpu", "--assets", str(gpu_check_assets),
-                     "--results", str(results), "--prompts", "6", "--k", "2", "--new-tokens", "8"], timeout=300)
+    out = run_group(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            *GPU_CHECK[1:],
+            "--case",
+            "sample",
+            "--shape",
+            "tiny",
+            "--cpu",
+            "--assets",
+            str(gpu_check_assets),
+            "--results",
+            str(results),
+            "--prompts",
+            "6",
+            "--k",
+            "2",
+            "--new-tokens",
+            "8",
+        ],
+        timeout=300,
+    )
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     (record,) = [json.loads(line) for line in results.read_text().splitlines()]
     assert record["ok"] and record["world_size"] == 2 and record["samples"] == 12, record

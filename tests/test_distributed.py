@@ -18,8 +18,16 @@ from support import run_group
 
 from genrm_exp import distributed
 
-LAUNCHER_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
-                 "GENRM_LAUNCHER", "SUBMITIT_EXECUTOR")
+LAUNCHER_VARS = (
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "GENRM_LAUNCHER",
+    "SUBMITIT_EXECUTOR",
+)
 
 
 @pytest.fixture
@@ -45,8 +53,9 @@ def test_torchrun_variables(env):
     assert not distributed.is_main()
 
 
-@pytest.mark.parametrize(("rank", "world", "message"), [("8", "8", "RANK=8 is not in [0, WORLD_SIZE=8)"),
-                                                        ("x", "2", "must be integers")])
+@pytest.mark.parametrize(
+    ("rank", "world", "message"), [("8", "8", "RANK=8 is not in [0, WORLD_SIZE=8)"), ("x", "2", "must be integers")]
+)
 def test_bad_torchrun_variables_are_named(env, rank, world, message):
     env.update(RANK=rank, WORLD_SIZE=world)
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
@@ -56,16 +65,30 @@ def test_bad_torchrun_variables_are_named(env, rank, world, message):
 def test_slurm_job_through_submitit(env):
     """Task 9 of a 2-node x 8-GPU SLURM job started by the submitit launcher: submitit reads the
     SLURM variables, and the torchrun variables that transformers / DeepSpeed read are exported."""
-    env.update(SUBMITIT_EXECUTOR="slurm", SLURM_JOB_ID="77", SLURM_NTASKS="16", SLURM_PROCID="9", SLURM_LOCALID="1",
-               SLURM_JOB_NUM_NODES="2", SLURM_NODEID="1", SLURM_JOB_NODELIST="gpu-[001-002]")
+    env.update(
+        SUBMITIT_EXECUTOR="slurm",
+        SLURM_JOB_ID="77",
+        SLURM_NTASKS="16",
+        SLURM_PROCID="9",
+        SLURM_LOCALID="1",
+        SLURM_JOB_NUM_NODES="2",
+        SLURM_NODEID="1",
+        SLURM_JOB_NODELIST="gpu-[001-002]",
+    )
     assert distributed.ranks() == distributed.Ranks(9, 1, 16, "submitit")
     assert env["MASTER_ADDR"] == "gpu-001" and env["WORLD_SIZE"] == "16" and env["LOCAL_RANK"] == "1"
     assert "CUDA_VISIBLE_DEVICES" not in env or env["CUDA_VISIBLE_DEVICES"] == os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
 def test_single_task_submitit_job_stays_single(env):
-    env.update(SUBMITIT_EXECUTOR="local", SUBMITIT_LOCAL_JOB_ID="5", SUBMITIT_LOCAL_NTASKS="1",
-               SUBMITIT_LOCAL_GLOBALID="0", SUBMITIT_LOCAL_LOCALID="0", SUBMITIT_LOCAL_JOB_NUM_NODES="1")
+    env.update(
+        SUBMITIT_EXECUTOR="local",
+        SUBMITIT_LOCAL_JOB_ID="5",
+        SUBMITIT_LOCAL_NTASKS="1",
+        SUBMITIT_LOCAL_GLOBALID="0",
+        SUBMITIT_LOCAL_LOCALID="0",
+        SUBMITIT_LOCAL_JOB_NUM_NODES="1",
+    )
     assert distributed.ranks().launcher == "single"
     assert "RANK" not in env
 
@@ -95,8 +118,19 @@ distributed.teardown()
 def test_shard_gather_broadcast_over_two_gloo_ranks(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    out = run_group([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                     str(script), str(tmp_path)], timeout=120)
+    out = run_group(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(script),
+            str(tmp_path),
+        ],
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     r0, r1 = (json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1))
     assert r0["mine"] == [0, 2, 4, 6] and r1["mine"] == [1, 3, 5, 1]  # padded to equal length
@@ -118,15 +152,19 @@ def test_two_process_run_matches_one_process_run(tmp_path: Path):
     out = _genrm([f"hydra.run.dir={one}", f"paths.outputs={tmp_path}"], [sys.executable])
     assert out.returncode == 0, out.stderr[-3000:]
     assert "'epoch': '0.25'" in out.stdout + out.stderr
-    out = _genrm([f"hydra.run.dir={two}", f"paths.outputs={tmp_path}"],
-                 [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"])
+    out = _genrm(
+        [f"hydra.run.dir={two}", f"paths.outputs={tmp_path}"],
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"],
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "'epoch': '0.5'" in out.stdout + out.stderr and "'epoch': '0.25'" not in out.stdout + out.stderr
     m1, m2 = (json.loads((d / "metrics.json").read_text()) for d in (one, two))
     assert m2["_run"]["world_size"] == 2 and m1["_run"]["world_size"] == 1
     for name in ("heldout", "llmbar-natural"):
-        ids = [[json.loads(line)["id"] for line in (d / "predictions" / f"{name}.jsonl").read_text().splitlines()]
-               for d in (one, two)]
+        ids = [
+            [json.loads(line)["id"] for line in (d / "predictions" / f"{name}.jsonl").read_text().splitlines()]
+            for d in (one, two)
+        ]
         assert ids[0] == ids[1] and len(ids[0]) == 6
         assert m2[name]["n"] == 6
     assert len(list((two / "wandb").glob("offline-run-*"))) == 1, "only rank 0 logs to W&B"
@@ -138,14 +176,26 @@ def test_star_over_two_ranks_samples_what_one_rank_samples(tmp_path: Path):
     over the ranks and rank 0 writes them, so samples.jsonl (and the hinted rationalized.jsonl that
     every rank reads next) is byte for byte the one-process file; training is data-parallel and
     evaluation sharded; one W&B run."""
-    star = ["objective=star_rationalizer", "data.max_length=330", "eval=heldout", "star.iterations=1", "star.k=2",
-            "star.max_new_tokens=12", "star.chunk_size=4", "star.eval_base=false", "star.close_verdict=' Verdict: [['",
-            "judge.k=2", "judge.max_new_tokens=12"]
+    star = [
+        "objective=star_rationalizer",
+        "data.max_length=330",
+        "eval=heldout",
+        "star.iterations=1",
+        "star.k=2",
+        "star.max_new_tokens=12",
+        "star.chunk_size=4",
+        "star.eval_base=false",
+        "star.close_verdict=' Verdict: [['",
+        "judge.k=2",
+        "judge.max_new_tokens=12",
+    ]
     one, two = tmp_path / "one", tmp_path / "two"
     out = _genrm([*star, f"hydra.run.dir={one}", f"paths.outputs={tmp_path}"], [sys.executable])
     assert out.returncode == 0, out.stderr[-3000:]
-    out = _genrm([*star, f"hydra.run.dir={two}", f"paths.outputs={tmp_path}"],
-                 [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"])
+    out = _genrm(
+        [*star, f"hydra.run.dir={two}", f"paths.outputs={tmp_path}"],
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"],
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     for name in ("samples.jsonl", "rationalized.jsonl"):
         assert (two / "iter_1" / name).read_bytes() == (one / "iter_1" / name).read_bytes()
@@ -156,6 +206,9 @@ def test_star_over_two_ranks_samples_what_one_rank_samples(tmp_path: Path):
     assert not (two / "iter_1" / ".checkpoint.tmp").exists()
     m2 = json.loads((two / "metrics.json").read_text())
     assert m2["_run"]["world_size"] == 2 and m2["heldout"]["n"] == 6
-    ids = [[json.loads(line)["id"] for line in (d / "predictions" / "heldout.jsonl").read_text().splitlines()] for d in (one, two)]
+    ids = [
+        [json.loads(line)["id"] for line in (d / "predictions" / "heldout.jsonl").read_text().splitlines()]
+        for d in (one, two)
+    ]
     assert ids[0] == ids[1]
     assert len(list((two / "wandb").glob("offline-run-*"))) == 1, "only rank 0 logs to W&B"

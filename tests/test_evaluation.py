@@ -17,9 +17,19 @@ SUBSETS = ["llmbar-natural", "alpacaeval-easy", "hep-go", "donotanswer"]
 
 def _rewardbench_rows() -> list[dict]:
     """A few rows in allenai/reward-bench's `filtered` schema: id, prompt, chosen, rejected, subset."""
-    return [{"id": 100 * i + j, "prompt": f"Question {i}.{j}?", "chosen": f"A careful answer {j}" * (1 + j % 3),
-             "rejected": f"Wrong {j}", "chosen_model": "m1", "rejected_model": "m2", "subset": subset}
-            for i, subset in enumerate(SUBSETS) for j in range(3)]
+    return [
+        {
+            "id": 100 * i + j,
+            "prompt": f"Question {i}.{j}?",
+            "chosen": f"A careful answer {j}" * (1 + j % 3),
+            "rejected": f"Wrong {j}",
+            "chosen_model": "m1",
+            "rejected_model": "m2",
+            "subset": subset,
+        }
+        for i, subset in enumerate(SUBSETS)
+        for j in range(3)
+    ]
 
 
 def _evaluate_file(tmp_path, option: str, rows: list[dict], *extra: str):
@@ -29,9 +39,19 @@ def _evaluate_file(tmp_path, option: str, rows: list[dict], *extra: str):
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     run = tmp_path / "run"
     tiny = [o for o in TINY if not o.startswith("eval.max_pairs_per_set")]
-    out = genrm(*tiny, "objective=zero_shot_direct", f"eval={option}", "eval.heldout=false", *extra,
-                f"eval.sets.{option}.hub=null", f"eval.sets.{option}.split=null", f"+eval.sets.{option}.path={data}",
-                f"paths.outputs={tmp_path}", f"hydra.run.dir={run}", timeout=300)
+    out = genrm(
+        *tiny,
+        "objective=zero_shot_direct",
+        f"eval={option}",
+        "eval.heldout=false",
+        *extra,
+        f"eval.sets.{option}.hub=null",
+        f"eval.sets.{option}.split=null",
+        f"+eval.sets.{option}.path={data}",
+        f"paths.outputs={tmp_path}",
+        f"hydra.run.dir={run}",
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return run, json.loads((run / "metrics.json").read_text())
 
@@ -39,11 +59,17 @@ def _evaluate_file(tmp_path, option: str, rows: list[dict], *extra: str):
 def test_eval_rewardbench_keeps_the_set_and_the_section_scores_apart(tmp_path):
     run, metrics = _evaluate_file(tmp_path, "rewardbench", _rewardbench_rows(), "judge.order=both")
     entry = metrics["rewardbench"]  # the set: its own accuracy, interval and judge statistics
-    assert entry["n"] == 12 and {"accuracy", "ci95", "ece", "a_rate", "position_consistency", "fingerprint"} <= set(entry)
-    assert entry["baseline_longer"] == 1.0 and entry["baseline_shorter"] == 0.0  # every chosen answer is the longer here
+    assert entry["n"] == 12 and {"accuracy", "ci95", "ece", "a_rate", "position_consistency", "fingerprint"} <= set(
+        entry
+    )
+    assert (
+        entry["baseline_longer"] == 1.0 and entry["baseline_shorter"] == 0.0
+    )  # every chosen answer is the longer here
     sections = metrics["_benchmarks"]["rewardbench"]  # the benchmark: section scores
     assert set(sections["sections"]) == {"Chat", "Chat Hard", "Safety", "Reasoning"} and sections["partial"] is True
-    scores = [json.loads(line)["score"] for line in (run / "predictions" / "rewardbench.jsonl").read_text().splitlines()]
+    scores = [
+        json.loads(line)["score"] for line in (run / "predictions" / "rewardbench.jsonl").read_text().splitlines()
+    ]
     assert entry["accuracy"] == sum(scores) / len(scores)
     assert json.loads((run / "data.json").read_text())["eval_fingerprints"]["rewardbench"] == entry["fingerprint"]
     rep = run_group([sys.executable, "-m", "genrm_exp.report", str(run)], env=ENV, timeout=120)
@@ -60,9 +86,20 @@ def test_a_best_of_4_benchmark_is_scored_by_item_and_written_in_its_own_layout(t
     items (an item's credit is 0 when the chosen response loses one of its pairs, else 1 / (1 + ties))
     and rewardbench2_results.json
     is written beside metrics.json."""
-    rows = [{"id": str(i), "prompt": f"Question {i}?", "chosen": [f"good answer {i}"], "rejected": [f"bad {i}.{j}" for j in range(3)],
-             "num_correct": 1, "num_rejected": 3, "total_completions": 4, "models": ["m"] * 4,
-             "subset": ["Factuality", "Math", "Safety", "Focus"][i % 4]} for i in range(4)]
+    rows = [
+        {
+            "id": str(i),
+            "prompt": f"Question {i}?",
+            "chosen": [f"good answer {i}"],
+            "rejected": [f"bad {i}.{j}" for j in range(3)],
+            "num_correct": 1,
+            "num_rejected": 3,
+            "total_completions": 4,
+            "models": ["m"] * 4,
+            "subset": ["Factuality", "Math", "Safety", "Focus"][i % 4],
+        }
+        for i in range(4)
+    ]
     run, metrics = _evaluate_file(tmp_path, "rewardbench2", rows, "eval.max_pairs_per_set=7")
     assert metrics["rewardbench2"]["n"] == 6  # a cap of 7 pairs keeps two whole items, not 7 pairs
     assert metrics["rewardbench2"]["protocol"]["fit"]["rule"] == "per_response_right"  # as upstream's run_v2.py

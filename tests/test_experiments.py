@@ -22,8 +22,16 @@ from genrm_exp.objectives import OBJECTIVES
 GRIDS = ["paper_ultrafeedback", "paper_ultrainteract"]
 EXPERIMENTS = [*GRIDS, *(f"{g}_offline" for g in GRIDS)]
 # The paper's rows: objective -> judge style used to evaluate.
-METHODS = {"zero_shot_direct": "direct", "zero_shot_cot": "cot", "bt": None, "pair_rm": None, "genrm": "direct",
-           "star_sft": "cot", "star_dpo": "cot", "star_rationalizer": "cot"}
+METHODS = {
+    "zero_shot_direct": "direct",
+    "zero_shot_cot": "cot",
+    "bt": None,
+    "pair_rm": None,
+    "genrm": "direct",
+    "star_sft": "cot",
+    "star_dpo": "cot",
+    "star_rationalizer": "cot",
+}
 CELLS = [(e, m) for e in EXPERIMENTS for m in METHODS]
 
 
@@ -68,15 +76,42 @@ def test_cell_composes_with_the_papers_values(experiment, method):
 def test_trainer_presets_resolve_to_the_pinned_values():
     """demo and debug state only what differs from paper (Hydra defaults lists); the values they
     resolve to are pinned here so that a change to a base is seen."""
-    paper = {"learning_rate": 1.0e-6, "adam_beta1": 0.9, "adam_beta2": 0.95, "weight_decay": 0.1, "lr_scheduler_type": "cosine",
-             "warmup_steps": 0.1, "num_train_epochs": 1, "max_steps": -1, "per_device_train_batch_size": 4,
-             "per_device_eval_batch_size": 8, "gradient_accumulation_steps": 8, "activation_checkpointing": False,
-             "bf16": True, "logging_steps": 10, "train_sampling_strategy": "group_by_length", "save_strategy": "no",
-             "dataloader_num_workers": 2}
-    demo = {**paper, "learning_rate": 2.0e-4, "gradient_accumulation_steps": 1, "bf16": False, "logging_steps": 5,
-            "dataloader_num_workers": 0}
-    debug = {**demo, "learning_rate": 1.0e-3, "warmup_steps": 0.0, "max_steps": 2, "per_device_train_batch_size": 2,
-             "per_device_eval_batch_size": 4, "logging_steps": 1}
+    paper = {
+        "learning_rate": 1.0e-6,
+        "adam_beta1": 0.9,
+        "adam_beta2": 0.95,
+        "weight_decay": 0.1,
+        "lr_scheduler_type": "cosine",
+        "warmup_steps": 0.1,
+        "num_train_epochs": 1,
+        "max_steps": -1,
+        "per_device_train_batch_size": 4,
+        "per_device_eval_batch_size": 8,
+        "gradient_accumulation_steps": 8,
+        "activation_checkpointing": False,
+        "bf16": True,
+        "logging_steps": 10,
+        "train_sampling_strategy": "group_by_length",
+        "save_strategy": "no",
+        "dataloader_num_workers": 2,
+    }
+    demo = {
+        **paper,
+        "learning_rate": 2.0e-4,
+        "gradient_accumulation_steps": 1,
+        "bf16": False,
+        "logging_steps": 5,
+        "dataloader_num_workers": 0,
+    }
+    debug = {
+        **demo,
+        "learning_rate": 1.0e-3,
+        "warmup_steps": 0.0,
+        "max_steps": 2,
+        "per_device_train_batch_size": 2,
+        "per_device_eval_batch_size": 4,
+        "logging_steps": 1,
+    }
     for name, expected in (("paper", paper), ("demo", demo), ("debug", debug)):
         assert OmegaConf.to_container(compose_with_hydra([f"trainer={name}"]).trainer.args) == expected, name
 
@@ -105,8 +140,12 @@ def test_an_objective_may_not_set_an_absolute_learning_rate():
 def test_the_ultrainteract_grids_differ_from_the_ultrafeedback_ones_only_where_stated():
     for online in (True, False):
         suffix = "" if online else "_offline"
-        uf = OmegaConf.to_container(compose_with_hydra([f"experiment=paper_ultrafeedback{suffix}", "objective=star_dpo"]))
-        ui = OmegaConf.to_container(compose_with_hydra([f"experiment=paper_ultrainteract{suffix}", "objective=star_dpo"]))
+        uf = OmegaConf.to_container(
+            compose_with_hydra([f"experiment=paper_ultrafeedback{suffix}", "objective=star_dpo"])
+        )
+        ui = OmegaConf.to_container(
+            compose_with_hydra([f"experiment=paper_ultrainteract{suffix}", "objective=star_dpo"])
+        )
         for d in (uf, ui):
             d.pop("hydra")
         differ = sorted(k for k in uf if uf[k] != ui[k])
@@ -138,10 +177,22 @@ def test_overlay_sets_only_keys_its_groups_define(experiment, method):
         assert node is not None and leaf in list(node.keys()), f"{experiment}.yaml sets {key}: no such key"
 
 
-TINY_GRID = ["model=tiny_random", "trainer=debug", "data.max_train_pairs=6", "data.max_length=320", "eval=heldout",
-             "eval.max_pairs_per_set=3", "eval.max_length=96", "eval.bootstrap_samples=100", "star.iterations=1", "star.k=1",
-             "star.max_new_tokens=8", "judge.k=2", "judge.max_new_tokens=8",
-             "judge.backend=static"]  # tiny_random's 4-wide heads are below what vLLM's CPU attention loads
+TINY_GRID = [
+    "model=tiny_random",
+    "trainer=debug",
+    "data.max_train_pairs=6",
+    "data.max_length=320",
+    "eval=heldout",
+    "eval.max_pairs_per_set=3",
+    "eval.max_length=96",
+    "eval.bootstrap_samples=100",
+    "star.iterations=1",
+    "star.k=1",
+    "star.max_new_tokens=8",
+    "judge.k=2",
+    "judge.max_new_tokens=8",
+    "judge.backend=static",
+]  # tiny_random's 4-wide heads are below what vLLM's CPU attention loads
 
 
 def test_offline_twin_runs_every_method_on_the_same_inputs_and_reports(tmp_path):
@@ -150,23 +201,42 @@ def test_offline_twin_runs_every_method_on_the_same_inputs_and_reports(tmp_path)
     same evaluation pairs with the same text (equal fingerprints), and the report has a row per cell,
     the length baselines, and a flag on a cell scored on other inputs on purpose."""
     sweep = tmp_path / "grid"
-    out = genrm("experiment=paper_ultrafeedback_offline", *TINY_GRID, f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}",
-                timeout=600)
-    errors = {d.name: (d / "error.txt").read_text().strip().splitlines()[-1] for d in sweep.glob("*") if (d / "error.txt").is_file()}
+    out = genrm(
+        "experiment=paper_ultrafeedback_offline",
+        *TINY_GRID,
+        f"paths.outputs={tmp_path}",
+        f"hydra.sweep.dir={sweep}",
+        timeout=600,
+    )
+    errors = {
+        d.name: (d / "error.txt").read_text().strip().splitlines()[-1]
+        for d in sweep.glob("*")
+        if (d / "error.txt").is_file()
+    }
     assert out.returncode == 0 and not errors, (errors, out.stderr[-2000:])
     metrics = [json.loads(m.read_text()) for m in sweep.glob("*/metrics.json")]
     assert sorted(m["_run"]["objective"] for m in metrics) == sorted(METHODS)
     prints = {m["_run"]["objective"]: m["heldout"]["fingerprint"] for m in metrics}
     assert len(set(prints.values())) == 1, prints  # BT, the judges and STaR all scored the same text
     data = [json.loads(d.read_text()) for d in sweep.glob("*/data.json")]
-    assert len({json.dumps(d["truncated_eval"]) for d in data}) == 1 and data[0]["truncated_eval"]["heldout"]["truncated"] > 0
+    assert (
+        len({json.dumps(d["truncated_eval"]) for d in data}) == 1
+        and data[0]["truncated_eval"]["heldout"]["truncated"] > 0
+    )
     # Cost: tokens are counted where they are sampled; a judge that samples nothing has no count.
     tokens = {m["_run"]["objective"]: m["_run"]["generated_tokens"] for m in metrics}
     assert all(tokens[m] > 0 for m in ("zero_shot_cot", "star_sft", "star_dpo", "star_rationalizer")), tokens
     assert tokens["bt"] is None and tokens["zero_shot_direct"] is None, tokens
     shorter = [o.replace("eval.max_length=96", "eval.max_length=48") for o in TINY_GRID]
-    odd = genrm("experiment=paper_ultrafeedback_offline", "hydra.mode=RUN", "objective=zero_shot_direct", *shorter,
-                f"paths.outputs={tmp_path}", f"hydra.run.dir={sweep}/odd", timeout=300)
+    odd = genrm(
+        "experiment=paper_ultrafeedback_offline",
+        "hydra.mode=RUN",
+        "objective=zero_shot_direct",
+        *shorter,
+        f"paths.outputs={tmp_path}",
+        f"hydra.run.dir={sweep}/odd",
+        timeout=300,
+    )
     assert odd.returncode == 0, odd.stderr[-2000:]
     rep = run_group([sys.executable, "-m", "genrm_exp.report", str(sweep)], env=ENV, timeout=120)
     assert rep.returncode == 0, rep.stderr[-2000:]
@@ -178,19 +248,34 @@ def test_offline_twin_runs_every_method_on_the_same_inputs_and_reports(tmp_path)
     flagged = [line for line in text.splitlines() if line.startswith("- ") and "heldout" in line]
     # The odd cell alone is marked, once for what it scored and once for how (its fit budget);
     # the sweep's cells differ only in the objective, the axis it varies, and carry no mark.
-    assert len(flagged) == 2 and all(line.startswith("- zero_shot_direct,eval.max_length=48 / heldout: ") for line in flagged), flagged
+    assert len(flagged) == 2 and all(
+        line.startswith("- zero_shot_direct,eval.max_length=48 / heldout: ") for line in flagged
+    ), flagged
     assert "fit: shared 48 (truncate)" in flagged[1] and "most of the column" in flagged[0], flagged
 
 
 def test_ultrainteract_twin_and_star_demo_run_a_tiny_step(tmp_path):
     """The other offline experiments, one tiny cell each: the UltraInteract twin (its stand-in data,
     a STaR cell) and the STaR demo."""
-    ui = genrm("experiment=paper_ultrainteract_offline", "hydra.mode=RUN", "objective=star_dpo", *TINY_GRID,
-               f"paths.outputs={tmp_path}", f"hydra.run.dir={tmp_path}/ui", timeout=300)
+    ui = genrm(
+        "experiment=paper_ultrainteract_offline",
+        "hydra.mode=RUN",
+        "objective=star_dpo",
+        *TINY_GRID,
+        f"paths.outputs={tmp_path}",
+        f"hydra.run.dir={tmp_path}/ui",
+        timeout=300,
+    )
     assert ui.returncode == 0, ui.stderr[-2000:]
     assert json.loads((tmp_path / "ui" / "data.json").read_text())["train"]["source"] == "llamafactory"
-    demo = genrm("experiment=star_demo", *TINY_GRID, "star.iterations=1", f"paths.outputs={tmp_path}",
-                 f"hydra.run.dir={tmp_path}/demo", timeout=300)
+    demo = genrm(
+        "experiment=star_demo",
+        *TINY_GRID,
+        "star.iterations=1",
+        f"paths.outputs={tmp_path}",
+        f"hydra.run.dir={tmp_path}/demo",
+        timeout=300,
+    )
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert [e["iteration"] for e in json.loads((tmp_path / "demo" / "iterations.json").read_text())] == [0, 1]
 

@@ -37,12 +37,28 @@ def losses(trainer) -> list[float]:
 def dpo(model, tokenizer, tmp_path, **overrides):
     from trl import DPOConfig, DPOTrainer
 
-    values = dict(output_dir=str(tmp_path), per_device_train_batch_size=4, max_steps=1, learning_rate=0.0,
-                  logging_steps=1, report_to=[], save_strategy="no", bf16=False, use_cpu=True, seed=0,
-                  train_sampling_strategy="sequential", disable_tqdm=True)
+    values = dict(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        max_steps=1,
+        learning_rate=0.0,
+        logging_steps=1,
+        report_to=[],
+        save_strategy="no",
+        bf16=False,
+        use_cpu=True,
+        seed=0,
+        train_sampling_strategy="sequential",
+        disable_tqdm=True,
+    )
     args = DPOConfig(**{**values, **overrides})
-    return DPOTrainer(model=model, ref_model=copy.deepcopy(model), args=args, train_dataset=Dataset.from_list(ROWS),
-                      processing_class=tokenizer)
+    return DPOTrainer(
+        model=model,
+        ref_model=copy.deepcopy(model),
+        args=args,
+        train_dataset=Dataset.from_list(ROWS),
+        processing_class=tokenizer,
+    )
 
 
 def test_precomputed_reference_log_probs_give_the_same_dpo_loss(tiny, tokenizer, tmp_path):
@@ -63,8 +79,9 @@ def test_activation_checkpointing_does_not_change_the_loss(tiny, tokenizer, tmp_
 
 
 def test_length_grouping_visits_every_example_once(tiny, tokenizer, tmp_path):
-    trainer = group_by_length(dpo(tiny, tokenizer, tmp_path, train_sampling_strategy="group_by_length",
-                                  per_device_train_batch_size=2))
+    trainer = group_by_length(
+        dpo(tiny, tokenizer, tmp_path, train_sampling_strategy="group_by_length", per_device_train_batch_size=2)
+    )
     ds = trainer.train_dataset
     assert ds["length"] == [len(r["prompt_ids"]) + len(r["chosen_ids"]) + len(r["rejected_ids"]) for r in ds]
     order = list(trainer._get_train_sampler(ds))

@@ -17,14 +17,19 @@ def tiny_lm(tokenizer):
 
 def _prompts(tokenizer):
     texts = ["Hi", "Tell me a story about a cat.", "Q: 2+2? A:", "Name three colours, please, with reasons."]
-    return [tokenizer.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True) for t in texts]
+    return [
+        tokenizer.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True)
+        for t in texts
+    ]
 
 
 @pytest.mark.parametrize("backend", ["static", "hf_generate"])
 def test_k_samples_per_prompt_in_input_order_and_stop_at_the_verdict(tokenizer, backend):
     """Sampling stops at a verdict that closes its line (verdicts.closes_answer), not at a marker
     the text goes on after: "[[A]] x" is not a closed answer, "[[A]]\n" is."""
-    closing = Generator(scripted_lm(tokenizer, {"[[": "A", "A": "]]", "]]": "\n"}, "[["), tokenizer, batch_size=4, backend=backend)
+    closing = Generator(
+        scripted_lm(tokenizer, {"[[": "A", "A": "]]", "]]": "\n"}, "[["), tokenizer, batch_size=4, backend=backend
+    )
     prompts = _prompts(tokenizer)
     out = closing.sample(prompts, SamplingParams(k=3, temperature=1.0, max_new_tokens=12, seed=0))
     assert [len(o) for o in out] == [3, 3, 3, 3]
@@ -45,7 +50,9 @@ def test_samples_depend_on_seed_not_on_batching(tiny_lm, tokenizer, backend):
     c = Generator(tiny_lm, tokenizer, batch_size=12, backend=backend).sample(prompts[1:2], params)
     assert a == b and c == [a[1]]
     assert all(len(set(o)) > 1 for o in a), "the k samples of a prompt should differ"
-    other = Generator(tiny_lm, tokenizer, batch_size=12, backend=backend).sample(prompts, SamplingParams(**{**params.__dict__, "seed": 8}))
+    other = Generator(tiny_lm, tokenizer, batch_size=12, backend=backend).sample(
+        prompts, SamplingParams(**{**params.__dict__, "seed": 8})
+    )
     assert other != a
     assert sample_seed(7, "p", 0) != sample_seed(7, "p", 1) != sample_seed(8, "p", 1)
 
@@ -53,11 +60,17 @@ def test_samples_depend_on_seed_not_on_batching(tiny_lm, tokenizer, backend):
 @pytest.mark.parametrize("backend", ["static", "hf_generate"])
 def test_shared_prefill_gives_the_same_samples_and_runs_each_prompt_once(tiny_lm, tokenizer, backend):
     prompts = _prompts(tokenizer)
-    greedy1 = Generator(tiny_lm, tokenizer, batch_size=8, backend=backend).sample(prompts, SamplingParams(k=1, temperature=0.0, max_new_tokens=5))
+    greedy1 = Generator(tiny_lm, tokenizer, batch_size=8, backend=backend).sample(
+        prompts, SamplingParams(k=1, temperature=0.0, max_new_tokens=5)
+    )
     seen: list[tuple[int, int]] = []
-    hook = tiny_lm.register_forward_pre_hook(lambda m, args, kw: seen.append(tuple(kw["input_ids"].shape)), with_kwargs=True)
+    hook = tiny_lm.register_forward_pre_hook(
+        lambda m, args, kw: seen.append(tuple(kw["input_ids"].shape)), with_kwargs=True
+    )
     try:
-        greedy2 = Generator(tiny_lm, tokenizer, batch_size=8, backend=backend).sample(prompts, SamplingParams(k=2, temperature=0.0, max_new_tokens=5))
+        greedy2 = Generator(tiny_lm, tokenizer, batch_size=8, backend=backend).sample(
+            prompts, SamplingParams(k=2, temperature=0.0, max_new_tokens=5)
+        )
     finally:
         hook.remove()
     assert greedy2 == [[g[0], g[0]] for g in greedy1]

@@ -21,6 +21,8 @@ from conftest import CONF, REPO, TINY
 from support import ENV, compose_with_hydra, genrm, run_group
 
 PRESETS = {"slurm_1node_8gpu": (1, 8, 8), "slurm_2node": (2, 8, 8), "slurm_debug": (1, 2, 2), "local": (1, 1, 0)}
+
+
 def test_every_launcher_preset_is_known():
     assert sorted(p.stem for p in (CONF / "hydra" / "launcher").glob("*.yaml")) == sorted(PRESETS)
 
@@ -45,7 +47,9 @@ def _slurm_script(launcher_cfg, folder: Path) -> str:
     params = OmegaConf.to_container(launcher_cfg, resolve=True)
     params.pop("_target_")
     base = set(OmegaConf.structured(BaseQueueConf).keys())
-    executor = submitit.AutoExecutor(folder=str(folder), cluster="slurm", slurm_max_num_timeout=params.pop("max_num_timeout"))
+    executor = submitit.AutoExecutor(
+        folder=str(folder), cluster="slurm", slurm_max_num_timeout=params.pop("max_num_timeout")
+    )
     params.pop("submitit_folder")
     executor.update_parameters(**{k if k in base else f"slurm_{k}": v for k, v in params.items()})
     return executor._executor._make_submission_file_text("python -u -m submitit.core._submit", "uid")
@@ -66,9 +70,17 @@ def test_local_settings_reach_the_slurm_job_script(tmp_path, monkeypatch):
     (bin_dir / "srun").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     script = _slurm_script(cfg.hydra.launcher, tmp_path / "submitit")
-    for line in ("#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=8", "#SBATCH --gpus-per-node=8",
-                 "#SBATCH --partition=gpu", "#SBATCH --account=my-account", "#SBATCH --cpus-per-task=10",
-                 "#SBATCH --time=2880", "module load cuda/12.8", "source .venv/bin/activate"):
+    for line in (
+        "#SBATCH --nodes=2",
+        "#SBATCH --ntasks-per-node=8",
+        "#SBATCH --gpus-per-node=8",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --account=my-account",
+        "#SBATCH --cpus-per-task=10",
+        "#SBATCH --time=2880",
+        "module load cuda/12.8",
+        "source .venv/bin/activate",
+    ):
         assert line in script, line
     debug = compose_with_hydra(["hydra/launcher=slurm_debug", "hydra.sweep.dir=" + str(tmp_path / "sweep")], conf)
     assert debug.hydra.launcher.partition == "debug" and debug.hydra.launcher.timeout_min == 30
@@ -76,7 +88,9 @@ def test_local_settings_reach_the_slurm_job_script(tmp_path, monkeypatch):
 
 def test_submitit_local_two_job_sweep(tmp_path):
     sweep = tmp_path / "sweep"
-    out = genrm("-m", "hydra/launcher=local", *TINY, "peft=none,lora", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")
+    out = genrm(
+        "-m", "hydra/launcher=local", *TINY, "peft=none,lora", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}"
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert len(list(sweep.glob("*/metrics.json"))) == 2
     assert list(sweep.glob(".submitit/*/*_log.out")), "submitit wrote no job logs"
@@ -86,8 +100,14 @@ def test_submitit_job_with_two_ranks(tmp_path):
     """tasks_per_node=2: submitit starts two processes for the one job, as SLURM starts one per GPU;
     genrm_exp.distributed turns submitit's variables into one gloo group of two ranks."""
     sweep = tmp_path / "sweep"
-    out = genrm("-m", "hydra/launcher=local", "hydra.launcher.tasks_per_node=2", *TINY, f"paths.outputs={tmp_path}",
-                f"hydra.sweep.dir={sweep}")
+    out = genrm(
+        "-m",
+        "hydra/launcher=local",
+        "hydra.launcher.tasks_per_node=2",
+        *TINY,
+        f"paths.outputs={tmp_path}",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = json.loads((sweep / "0" / "metrics.json").read_text())
     assert metrics["_run"]["world_size"] == 2 and metrics["heldout"]["n"] == 6
@@ -127,8 +147,16 @@ def test_failed_cell_leaves_the_sweep_to_finish(launcher, tmp_path):
     sweep exits non-zero, the failed cell keeps config.yaml and error.txt and closes its W&B run, the
     report marks it FAILED, and both W&B runs carry group (experiment / sweep), job type and config."""
     sweep = tmp_path / "sweep_x"
-    out = genrm("-m", f"hydra/launcher={launcher}", "experiment=paper_ultrafeedback_offline", "objective=bt", *TINY,
-                "data.on_bad_row=error,skip", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")
+    out = genrm(
+        "-m",
+        f"hydra/launcher={launcher}",
+        "experiment=paper_ultrafeedback_offline",
+        "objective=bt",
+        *TINY,
+        "data.on_bad_row=error,skip",
+        f"paths.outputs={tmp_path}",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert out.returncode != 0
     by_mode = {yaml.safe_load((d / "config.yaml").read_text())["data"]["on_bad_row"]: d for d in sweep.glob("[0-9]*")}
     bad, good = by_mode["error"], by_mode["skip"]
@@ -161,11 +189,28 @@ def test_sbatch_fallback_runs_torchrun_with_a_fixed_run_folder(tmp_path):
     (bin_dir / "scontrol").write_text("#!/bin/sh\necho localhost\n")
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
-    env = {**ENV, "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "SLURM_JOB_ID": "4242", "SLURM_JOB_NODELIST": "localhost", "SLURM_NNODES": "1", "SLURM_SUBMIT_DIR": str(REPO),
-           "GPUS_PER_NODE": "2", "RUN_DIR": str(tmp_path / "run")}
-    out = run_group(["bash", str(REPO / "launch" / "sbatch_torchrun.sh"), "experiment=paper_ultrafeedback_offline",
-                     "objective=bt", *TINY, f"paths.outputs={tmp_path}"], env=env, timeout=400)
+    env = {
+        **ENV,
+        "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "SLURM_JOB_ID": "4242",
+        "SLURM_JOB_NODELIST": "localhost",
+        "SLURM_NNODES": "1",
+        "SLURM_SUBMIT_DIR": str(REPO),
+        "GPUS_PER_NODE": "2",
+        "RUN_DIR": str(tmp_path / "run"),
+    }
+    out = run_group(
+        [
+            "bash",
+            str(REPO / "launch" / "sbatch_torchrun.sh"),
+            "experiment=paper_ultrafeedback_offline",
+            "objective=bt",
+            *TINY,
+            f"paths.outputs={tmp_path}",
+        ],
+        env=env,
+        timeout=400,
+    )
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["_run"]["world_size"] == 2 and metrics["_run"]["objective"] == "bt"

@@ -21,8 +21,23 @@ import ast
 from conftest import REPO
 
 LAYERS = [
-    {"errors", "verdicts", "metrics", "rewardbench", "benchmarks", "orders", "atomic", "costs", "runtime_env", "resume",
-     "run_dirs", "distributed", "data", "code_version", "__init__"},
+    {
+        "errors",
+        "verdicts",
+        "metrics",
+        "rewardbench",
+        "benchmarks",
+        "orders",
+        "atomic",
+        "costs",
+        "runtime_env",
+        "resume",
+        "run_dirs",
+        "distributed",
+        "data",
+        "code_version",
+        "__init__",
+    },
     {"prompts", "modeling", "decoding", "generation", "closing", "vllm_backend", "vllm_worker"},
     {"checkpoints"},
     {"judges"},

@@ -89,9 +89,7 @@ def test_summarize_has_exactly_the_metrics_json_keys():
 def test_ece_zero_when_calibrated():
     """p = 0.8 for 8 pairs (right, confidence 0.8) and 0.2 for 2 (wrong, confidence 0.8):
     one bin, accuracy 8/10 = mean confidence 0.8, so ECE = 0. Certain and right: also 0."""
-    assert expected_calibration_error([0.8] * 8 + [0.2] * 2) == pytest.approx(
-        0.0, abs=1e-12
-    )
+    assert expected_calibration_error([0.8] * 8 + [0.2] * 2) == pytest.approx(0.0, abs=1e-12)
     assert expected_calibration_error([1.0, 1.0, 1.0]) == 0.0
 
 
@@ -103,9 +101,7 @@ def test_ece_overconfident_by_hand():
     [0.70, 0.75), accuracy 1, gap 0.3, weight 2/5. ECE = 0.6 * 0.29333 + 0.4 * 0.3 = 0.296.
     """
     assert expected_calibration_error([0.9] * 5 + [0.1] * 5) == pytest.approx(0.4)
-    assert expected_calibration_error([0.96, 0.96, 0.04, 0.7, 0.7]) == pytest.approx(
-        0.296
-    )
+    assert expected_calibration_error([0.96, 0.96, 0.04, 0.7, 0.7]) == pytest.approx(0.296)
 
 
 def test_ece_counts_exact_ties_as_half_correct():
@@ -138,10 +134,7 @@ def test_a_rate_over_valid_verdicts():
 
 
 def _judged_both_orders(shown_original, shown_swapped):
-    return [
-        (verdict_as_stored(o, "AB"), verdict_as_stored(s, "BA"))
-        for o, s in zip(shown_original, shown_swapped)
-    ]
+    return [(verdict_as_stored(o, "AB"), verdict_as_stored(s, "BA")) for o, s in zip(shown_original, shown_swapped)]
 
 
 def test_position_consistency_always_a_is_zero_and_perfect_is_one():
@@ -153,7 +146,5 @@ def test_position_consistency_always_a_is_zero_and_perfect_is_one():
 
 
 def test_position_consistency_counts_invalid_as_inconsistent():
-    assert (
-        position_consistency([(A, A), (B, B), (INVALID, INVALID), (A, INVALID)]) == 0.5
-    )
+    assert position_consistency([(A, A), (B, B), (INVALID, INVALID), (A, INVALID)]) == 0.5
     assert math.isnan(position_consistency([]))

@@ -49,9 +49,16 @@ def test_braces_in_texts_are_shown_verbatim(judge_cfg):
 
 def test_multi_turn_prompt_becomes_a_transcript_in_the_question():
     turn = "### {role}:\n{content}"
-    prompt = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
-              {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Capital of France?"}]
-    assert question_text(prompt, turn) == "### System:\nBe brief.\n\n### User:\nHi\n\n### Assistant:\nHello\n\n### User:\nCapital of France?"
+    prompt = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello"},
+        {"role": "user", "content": "Capital of France?"},
+    ]
+    assert (
+        question_text(prompt, turn)
+        == "### System:\nBe brief.\n\n### User:\nHi\n\n### Assistant:\nHello\n\n### User:\nCapital of France?"
+    )
     assert question_text(prompt[-1:], turn) == "Capital of France?"
     with pytest.raises(PromptError, match="ending with a user message"):
         question_text(prompt[:3], turn)
@@ -66,7 +73,9 @@ def test_render_through_chat_template_and_open_the_verdict(tokenizer, judge_cfg)
 
 
 def test_verdict_token_is_the_letter_after_the_opened_brackets(tokenizer, judge_cfg):
-    text = render_judge(tokenizer, judge_messages(judge_cfg, [{"role": "user", "content": "Q"}], "a", "b"), open_verdict=True)
+    text = render_judge(
+        tokenizer, judge_messages(judge_cfg, [{"role": "user", "content": "Q"}], "a", "b"), open_verdict=True
+    )
     enc = encode_for_verdict(tokenizer, text)
     assert enc.context_ids == encode_text(tokenizer, text)
     assert tokenizer.decode([enc.token_a]) == "A" and tokenizer.decode([enc.token_b]) == "B"
@@ -110,7 +119,12 @@ def test_judge_config_errors_name_the_key(judge_cfg):
     with pytest.raises(PromptError, match="judge.style='verbose'"):
         judge_messages(OmegaConf.merge(judge_cfg, {"style": "verbose"}), [{"role": "user", "content": "Q"}], "a", "b")
     with pytest.raises(PromptError, match="unmatched|Single"):
-        judge_messages(OmegaConf.merge(judge_cfg, {"user": "{question} {answer_a} {answer_b} {"}), [{"role": "user", "content": "Q"}], "a", "b")
+        judge_messages(
+            OmegaConf.merge(judge_cfg, {"user": "{question} {answer_a} {answer_b} {"}),
+            [{"role": "user", "content": "Q"}],
+            "a",
+            "b",
+        )
 
 
 def test_overhead_counts_everything_but_the_shown_texts(tokenizer, judge_cfg):

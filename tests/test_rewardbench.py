@@ -109,7 +109,5 @@ def test_rewardbench_json_shape():
         "hep-go": 1.0,
     }
     assert json.loads(json.dumps(out)) == out
-    with pytest.raises(
-        ValueError, match=r"subset names clash with metadata keys: \['model'\]"
-    ):
+    with pytest.raises(ValueError, match=r"subset names clash with metadata keys: \['model'\]"):
         to_rewardbench_json("m", {"model": 0.5})

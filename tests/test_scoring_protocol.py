@@ -55,7 +55,9 @@ def test_one_changed_judge_setting_marks_exactly_that_cell():
     _, differ = sp.differences(cells(genrm=["judge.order=random"]), swept={"objective"})
     assert differ == {"genrm": ["orders: random"]}
     _, differ = sp.differences(cells(zero_shot_cot=["judge.temperature=0.3"]), swept={"objective"})
-    assert list(differ) == ["zero_shot_cot"] and differ["zero_shot_cot"][0].startswith("sampling (cot): static float32, T=0.3")
+    assert list(differ) == ["zero_shot_cot"] and differ["zero_shot_cot"][0].startswith(
+        "sampling (cot): static float32, T=0.3"
+    )
     # A sweep over the order varies the field on purpose: no mark, and the column says so.
     column, differ = sp.differences(cells(genrm=["judge.order=random"]), swept={"objective", "judge.order"})
     assert differ == {} and column["orders"] == "varied by the sweep"
@@ -71,12 +73,18 @@ def test_other_code_marks_the_cell_made_by_it():
 def test_the_report_reads_the_sweep_axes_and_marks_the_odd_cell(tmp_path):
     sweep = tmp_path / "sweep"
     (sweep / "0").mkdir(parents=True)
-    record = {"hydra": {"overrides": {"task": ["objective=bt,genrm,zero_shot", "model=tiny_random"]},
-                        "sweeper": {"params": {"judge.k": "2,4"}}}}
+    record = {
+        "hydra": {
+            "overrides": {"task": ["objective=bt,genrm,zero_shot", "model=tiny_random"]},
+            "sweeper": {"params": {"judge.k": "2,4"}},
+        }
+    }
     (sweep / "multirun.yaml").write_text(yaml.safe_dump(record))
     assert sweep_axes([{"dir": str(sweep / "0")}]) == {"objective", "judge.k"}
-    runs = [{"name": name, "dir": str(sweep / "0"), "metrics": {"heldout": {"protocol": protocol([f"objective={name}"])}}}
-            for name in ("bt", "genrm", "zero_shot")]
+    runs = [
+        {"name": name, "dir": str(sweep / "0"), "metrics": {"heldout": {"protocol": protocol([f"objective={name}"])}}}
+        for name in ("bt", "genrm", "zero_shot")
+    ]
     runs[2]["metrics"]["heldout"]["protocol"]["fit"] = {**FIT, "rule": "per_response_left"}
     columns, marked = column_protocols(runs, ["heldout"])
     assert marked == {("zero_shot", "heldout"): ["fit: per_response_left 96 (truncate)"]}

@@ -24,16 +24,29 @@ from support import ENV, genrm
 from genrm_exp.serve.clients import RemoteReward, ServeError, compute_score, compute_score_async, post
 
 TOKEN = "s3cret-token"
-RUN_ARGS = ["model=tiny_random", "trainer=debug", "data.max_train_pairs=8", "data.max_length=256", "eval=heldout",
-            "eval.max_pairs_per_set=4", "logger=none"]
+RUN_ARGS = [
+    "model=tiny_random",
+    "trainer=debug",
+    "data.max_train_pairs=8",
+    "data.max_length=256",
+    "eval=heldout",
+    "eval.max_pairs_per_set=4",
+    "logger=none",
+]
 
 
 class Server:
     """`python -m genrm_exp.serve ARGS` on a free loopback port, stopped (by its pid) at close."""
 
     def __init__(self, *args: str, env: dict | None = None):
-        self.proc = subprocess.Popen([sys.executable, "-m", "genrm_exp.serve", *args, "port=0"], cwd=REPO,
-                                     env={**ENV, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "genrm_exp.serve", *args, "port=0"],
+            cwd=REPO,
+            env={**ENV, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.url: str | None = None
 
     def wait(self, timeout: float = 120) -> Server:
@@ -53,8 +66,14 @@ class Server:
                 time.sleep(0.1)
         pytest.fail("server never answered /health")
 
-    def request(self, method: str, path: str, body: bytes | str | dict | None = None, token: str | None = TOKEN,
-                timeout: float = 60) -> tuple[int, dict]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | dict | None = None,
+        token: str | None = TOKEN,
+        timeout: float = 60,
+    ) -> tuple[int, dict]:
         host, port = self.url.removeprefix("http://").rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
         data = json.dumps(body).encode() if isinstance(body, dict) else body.encode() if isinstance(body, str) else body
@@ -91,11 +110,13 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def servers(runs):
-    started = {"main": Server(str(runs["genrm"]), "max_request_pairs=16", "max_request_bytes=20000",
-                              env={"GENRM_SERVE_TOKEN": TOKEN}),
-               "tight": Server(str(runs["genrm"]), "batch_size=8", "max_wait_ms=2000", "queue_limit=6",
-                               "request_timeout_s=1"),
-               "bt": Server(str(runs["bt"]))}
+    started = {
+        "main": Server(
+            str(runs["genrm"]), "max_request_pairs=16", "max_request_bytes=20000", env={"GENRM_SERVE_TOKEN": TOKEN}
+        ),
+        "tight": Server(str(runs["genrm"]), "batch_size=8", "max_wait_ms=2000", "queue_limit=6", "request_timeout_s=1"),
+        "bt": Server(str(runs["bt"])),
+    }
     try:
         yield {k: s.wait() for k, s in started.items()}
     finally:
@@ -145,13 +166,18 @@ def test_get_reward_speaks_openrlhf_and_takes_the_reference_from_labels(servers,
     """Queries built as OpenRLHF builds them: the chat-templated prompt, the response and its end of turn."""
     main, tok = servers["main"], tokenizer
     questions, responses, refs = ["What is 2+2?", "Name a colour."], ["It is 4.", "Blue."], ["Five.", "Seven."]
-    prompts = [tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True)
-               for q in questions]
+    prompts = [
+        tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True)
+        for q in questions
+    ]
     queries = [p + r + "<|im_end|>" for p, r in zip(prompts, responses)]
     status, out = main.request("POST", "/get_reward", {"query": queries, "prompts": prompts, "labels": refs})
     assert status == 200 and out["rewards"] == out["scores"], out
-    judged = main.request("POST", "/v1/judge", {"pairs": [{"prompt": q, "response_a": r, "response_b": f}
-                                                          for q, r, f in zip(questions, responses, refs)]})[1]
+    judged = main.request(
+        "POST",
+        "/v1/judge",
+        {"pairs": [{"prompt": q, "response_a": r, "response_b": f} for q, r, f in zip(questions, responses, refs)]},
+    )[1]
     assert out["rewards"] == pytest.approx([r["p_a"] for r in judged["results"]], abs=1e-6)
     # the query alone (no prompts) is split at the assistant opener: the same rewards
     status, alone = main.request("POST", "/get_reward", {"query": queries, "references": refs})
@@ -160,16 +186,19 @@ def test_get_reward_speaks_openrlhf_and_takes_the_reference_from_labels(servers,
     assert status == 422 and "reference" in err["error"]
 
 
-@pytest.mark.parametrize("body, status, message", [
-    ('{"prompt": "hi", "response_a": "x"', 400, "malformed JSON"),
-    ({"prompt": "hi", "response_a": "x"}, 422, "response_b: Field required"),
-    ({"prompt": "hi", "response_a": 4, "response_b": "y"}, 422, "response_a: Input should be a valid string"),
-    ({"prompt": [{"role": "robot", "content": "hi"}], "response_a": "x", "response_b": "y"}, 422, "role"),
-    ({"pairs": []}, 422, "at least 1 item"),
-    ({"pairs": [{"prompt": "p", "response_a": "x", "response_b": "y"}] * 17}, 413, "max_request_pairs=16"),
-    ({"prompt": "p" * 30000, "response_a": "x", "response_b": "y"}, 413, "max_request_bytes=20000"),
-    ([1, 2], 422, "Input should be"),
-])
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        ('{"prompt": "hi", "response_a": "x"', 400, "malformed JSON"),
+        ({"prompt": "hi", "response_a": "x"}, 422, "response_b: Field required"),
+        ({"prompt": "hi", "response_a": 4, "response_b": "y"}, 422, "response_a: Input should be a valid string"),
+        ({"prompt": [{"role": "robot", "content": "hi"}], "response_a": "x", "response_b": "y"}, 422, "role"),
+        ({"pairs": []}, 422, "at least 1 item"),
+        ({"pairs": [{"prompt": "p", "response_a": "x", "response_b": "y"}] * 17}, 413, "max_request_pairs=16"),
+        ({"prompt": "p" * 30000, "response_a": "x", "response_b": "y"}, 413, "max_request_bytes=20000"),
+        ([1, 2], 422, "Input should be"),
+    ],
+)
 def test_bad_judge_requests_get_a_4xx_with_a_message(servers, body, status, message):
     got, out = servers["main"].request("POST", "/v1/judge", json.dumps(body) if isinstance(body, list) else body)
     assert got == status and message in out["error"], out
@@ -188,8 +217,10 @@ def test_bad_reward_requests(servers):
 def test_the_token_is_checked(servers):
     main = servers["main"]
     pair = {"prompt": "p", "response_a": "x", "response_b": "y"}
-    assert main.request("POST", "/v1/judge", pair, token=None) == (401, {"error": pytest.approx(
-        "missing or wrong bearer token (Authorization: Bearer <token>)")})
+    assert main.request("POST", "/v1/judge", pair, token=None) == (
+        401,
+        {"error": pytest.approx("missing or wrong bearer token (Authorization: Bearer <token>)")},
+    )
     assert main.request("POST", "/v1/judge", pair, token="wrong")[0] == 401
     assert main.request("GET", "/info", token=None)[0] == 401
     assert main.request("GET", "/health", token=None)[0] == 200
@@ -218,21 +249,39 @@ def test_bt_rewards_match_the_offline_reward_model_and_verl_calls_it(servers, ru
     rm = RewardModel.from_run(runs["bt"], device="cpu")
     prompts, responses = ["What is 2+2?", "Say hi."], ["4", "Hello there!"]
     offline = rm.rewards(prompts, responses)
-    status, out = bt.request("POST", "/v1/reward", {"items": [{"prompt": p, "response": r}
-                                                              for p, r in zip(prompts, responses)]}, None)
+    status, out = bt.request(
+        "POST", "/v1/reward", {"items": [{"prompt": p, "response": r} for p, r in zip(prompts, responses)]}, None
+    )
     assert status == 200 and out["rewards"] == pytest.approx(offline, abs=1e-5)
-    queries = [rm.tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
-               + r + "<|im_end|>" for p, r in zip(prompts, responses)]
+    queries = [
+        rm.tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        + r
+        + "<|im_end|>"
+        for p, r in zip(prompts, responses)
+    ]
     status, out = bt.request("POST", "/get_reward", {"query": queries}, None)
     assert status == 200 and out["rewards"] == pytest.approx(offline, abs=1e-5)
     # verl: compute_score(data_source, solution_str, ground_truth, extra_info, **reward_kwargs)
-    got = compute_score(data_source="test", solution_str=responses[1], ground_truth=None,
-                        extra_info={"question": prompts[1]}, url=bt.url)
+    got = compute_score(
+        data_source="test",
+        solution_str=responses[1],
+        ground_truth=None,
+        extra_info={"question": prompts[1]},
+        url=bt.url,
+    )
     assert got == {"score": pytest.approx(offline[1], abs=1e-5)}
     import asyncio
 
-    got = asyncio.run(compute_score_async(data_source="test", solution_str=responses[0], ground_truth="ignored",
-                                          extra_info={"question": prompts[0]}, url=bt.url, reward_router_address=None))
+    got = asyncio.run(
+        compute_score_async(
+            data_source="test",
+            solution_str=responses[0],
+            ground_truth="ignored",
+            extra_info={"question": prompts[0]},
+            url=bt.url,
+            reward_router_address=None,
+        )
+    )
     assert got["score"] == pytest.approx(offline[0], abs=1e-5)
 
 
@@ -240,7 +289,9 @@ def test_verl_function_on_a_pairwise_judge_uses_ground_truth_as_reference(server
     main = servers["main"]
     monkeypatch.setenv("GENRM_SERVE_TOKEN", TOKEN)
     got = compute_score("test", "It is 4.", "Five.", {"question": "What is 2+2?"}, url=main.url)
-    judged = main.request("POST", "/v1/judge", {"prompt": "What is 2+2?", "response_a": "It is 4.", "response_b": "Five."})
+    judged = main.request(
+        "POST", "/v1/judge", {"prompt": "What is 2+2?", "response_a": "It is 4.", "response_b": "Five."}
+    )
     assert got["score"] == pytest.approx(judged[1]["p_a"], abs=1e-6)
     with pytest.raises(ServeError, match="HTTP 422: a pairwise judge scores a response against a reference"):
         compute_score("test", "It is 4.", None, {"question": "q"}, url=main.url)
@@ -258,14 +309,34 @@ def test_trl_grpo_trainer_steps_on_the_served_reward(servers, tmp_path, tokenize
     monkeypatch.setenv("GENRM_SERVE_TOKEN", TOKEN)
     calls_before = main.request("GET", "/info")[1]["batches"]["pairs"]["items"]
     reward = RemoteReward(main.url, reference_key="reference")
-    data = Dataset.from_list([{"prompt": [{"role": "user", "content": q}], "reference": r}
-                              for q, r in [("What is 2+2?", "4"), ("Name a colour.", "Blue")]])
-    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=2, num_generations=2, max_completion_length=6,
-                      max_steps=1, learning_rate=1e-3, bf16=False, use_cpu=True, report_to="none", logging_steps=1,
-                      save_strategy="no", activation_checkpointing=False, dataloader_num_workers=0, seed=0)
-    trainer = GRPOTrainer(model=tiny_lm(tokenizer), reward_funcs=[reward], args=args, train_dataset=data,
-                          processing_class=tokenizer)
+    data = Dataset.from_list(
+        [
+            {"prompt": [{"role": "user", "content": q}], "reference": r}
+            for q, r in [("What is 2+2?", "4"), ("Name a colour.", "Blue")]
+        ]
+    )
+    args = GRPOConfig(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=2,
+        num_generations=2,
+        max_completion_length=6,
+        max_steps=1,
+        learning_rate=1e-3,
+        bf16=False,
+        use_cpu=True,
+        report_to="none",
+        logging_steps=1,
+        save_strategy="no",
+        activation_checkpointing=False,
+        dataloader_num_workers=0,
+        seed=0,
+    )
+    trainer = GRPOTrainer(
+        model=tiny_lm(tokenizer), reward_funcs=[reward], args=args, train_dataset=data, processing_class=tokenizer
+    )
     trainer.train()
     logged = [h for h in trainer.state.log_history if "rewards/genrm_served/mean" in h]
     assert logged and 0.0 <= logged[0]["rewards/genrm_served/mean"] <= 1.0
-    assert main.request("GET", "/info")[1]["batches"]["pairs"]["items"] - calls_before >= 2  # the completions were judged
+    assert (
+        main.request("GET", "/info")[1]["batches"]["pairs"]["items"] - calls_before >= 2
+    )  # the completions were judged

@@ -85,15 +85,19 @@ def test_a_failing_call_fails_its_requests_only():
 
 def test_openrlhf_queries_split_into_prompt_and_response(tokenizer):
     t = Template.of(tokenizer)
-    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "What is 2+2?"}], tokenize=False,
-                                           add_generation_prompt=True)
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is 2+2?"}], tokenize=False, add_generation_prompt=True
+    )
     query = prompt + "It is 4.<|im_end|>"
     assert t.split(query, prompt) == ("What is 2+2?", "It is 4.")
     assert t.split(query, None) == ("What is 2+2?", "It is 4.")  # at the assistant opener
     assert t.split("plain text", None) == ("", "plain text")
     assert t.split("Q: hi A: yo", "Q: hi ") == ("Q: hi ", "A: yo")  # a prompt without the template stays as sent
-    two_turns = tokenizer.apply_chat_template([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
-                                               {"role": "user", "content": "c"}], tokenize=False, add_generation_prompt=True)
+    two_turns = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
     assert t.split(two_turns + "d", two_turns) == (two_turns, "d")  # not one turn: kept whole
     assert references_of(3, None, ["x", None, 3]) == ["x", None, None]
     assert references_of(2, ["r", None], ["x", "y"]) == ["r", "y"]
@@ -149,6 +153,11 @@ def test_a_zero_shot_cot_judge_loads_from_the_serve_config():
         cfg = compose(config_name="serve", overrides=overrides)
     rm = load(cfg)
     assert rm.kind == "pairwise" and rm.info()["judge"] | {"temperature": None} == {
-        "style": "cot", "order": "fixed", "k": 2, "temperature": None, "close_verdict": None}
+        "style": "cot",
+        "order": "fixed",
+        "k": 2,
+        "temperature": None,
+        "close_verdict": None,
+    }
     (out,) = rm.judge_pairs(["What is 2+2?"], ["4"], ["5"])
     assert sum(out["votes"].values()) == 2 and 0.0 <= out["p_a"] <= 1.0

@@ -46,8 +46,15 @@ TYPOS = [
 CLASHES = [
     (["objective=genrm", "judge=cot"], "judge.style='cot': objective=genrm trains the verdict alone"),
     (["objective=star_sft", "judge=direct"], "judge.style='direct': STaR samples chains of thought"),
-    (["objective=zero_shot", "eval=judgebench", f"+eval.sets.judgebench.path={REPO / 'README.md'}", "judge.order=random"],
-     "judge.order='random': eval.sets.judgebench is scored by ScalerLab/JudgeBench's rule"),
+    (
+        [
+            "objective=zero_shot",
+            "eval=judgebench",
+            f"+eval.sets.judgebench.path={REPO / 'README.md'}",
+            "judge.order=random",
+        ],
+        "judge.order='random': eval.sets.judgebench is scored by ScalerLab/JudgeBench's rule",
+    ),
     (["objective=bt", "+data.train.ties=half"], "data.train.ties='half': a tie has no preferred response"),
     (["objective=bt", "+objective.args.learning_rate=0.1"], "objective.args.learning_rate=0.1: an objective states"),
     (["data=local", "data.train.path=missing.jsonl"], "data.train.path='missing.jsonl': no such file"),
@@ -62,8 +69,21 @@ def test_the_config_check_names_the_key_and_what_is_allowed(overrides, message):
     assert str(e.value).startswith(message), str(e.value)
 
 
-@pytest.mark.parametrize("objective", ["bt", "pair_rm", "genrm", "zero_shot", "zero_shot_cot", "star_sft", "star_dpo",
-                                       "star_rationalizer", "star_ipo", "star_ipo_rationalizer"])
+@pytest.mark.parametrize(
+    "objective",
+    [
+        "bt",
+        "pair_rm",
+        "genrm",
+        "zero_shot",
+        "zero_shot_cot",
+        "star_sft",
+        "star_dpo",
+        "star_rationalizer",
+        "star_ipo",
+        "star_ipo_rationalizer",
+    ],
+)
 def test_every_objective_as_shipped_passes_the_check(objective):
     validate.check(compose(["model=tiny_random", f"objective={objective}"]))
 
@@ -72,8 +92,15 @@ def test_a_typo_stops_before_any_data_loads_with_one_line(tmp_path):
     """The command of the issue: objective=genrm would train for an hour before building its judge;
     the bad order stops it first, with exit status 2 and no data.json in the run folder."""
     run = tmp_path / "run"
-    out = genrm("model=tiny_random", "objective=genrm", "judge.order=bogus", f"paths.outputs={tmp_path}",
-                f"hydra.run.dir={run}", "logger.mode=disabled", timeout=120)
+    out = genrm(
+        "model=tiny_random",
+        "objective=genrm",
+        "judge.order=bogus",
+        f"paths.outputs={tmp_path}",
+        f"hydra.run.dir={run}",
+        "logger.mode=disabled",
+        timeout=120,
+    )
     assert out.returncode == 2, out.stderr[-2000:]
     first = out.stderr.splitlines()[0]
     assert first == "error: judge.order='bogus': expected one of ['random', 'fixed', 'both']", out.stderr

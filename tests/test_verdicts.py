@@ -104,9 +104,7 @@ def test_vote_is_json_friendly():
 
 
 def test_vote_rejects_unparsed_text():
-    with pytest.raises(
-        ValueError, match="unknown verdict 'The answer is \\[\\[A\\]\\]'"
-    ):
+    with pytest.raises(ValueError, match="unknown verdict 'The answer is \\[\\[A\\]\\]'"):
         majority_vote([A, "The answer is [[A]]"])
 
 
@@ -121,9 +119,11 @@ def test_is_correct_and_label():
     assert is_correct(INVALID, preferred_is_a=False) == 0.5
 
 
-QUOTING = ('The instructions say to output "[[A]]" if assistant A is better, "[[B]]" if assistant B is better.\n'
-           "Assistant A ignores the word limit; Assistant B answers in two sentences, as asked.\n"
-           "[[B]]\n")
+QUOTING = (
+    'The instructions say to output "[[A]]" if assistant A is better, "[[B]]" if assistant B is better.\n'
+    "Assistant A ignores the word limit; Assistant B answers in two sentences, as asked.\n"
+    "[[B]]\n"
+)
 
 
 def test_a_chain_quoting_the_format_stops_where_the_parser_agrees():
@@ -146,7 +146,5 @@ def test_closes_answer_is_monotone():
 def test_swapped_pair_scores_against_original_label():
     """Chosen shown as B, judge says B: mapped back it picked the chosen (A in stored order)."""
     shown = parse_verdict("The second answer is right. [[B]]")
-    assert (
-        is_correct(verdict_as_stored(shown, "BA"), preferred_is_a=True) == 1.0
-    )
+    assert is_correct(verdict_as_stored(shown, "BA"), preferred_is_a=True) == 1.0
     assert is_correct(shown, preferred_is_a=True) == 0.0

@@ -18,13 +18,29 @@ from genrm_exp import vllm_backend
 from genrm_exp.generation import Generator, SamplingParams
 from genrm_exp.verdicts import parse_verdict
 
-pytestmark = pytest.mark.skipif(not vllm_backend.DEFAULT_PYTHON.is_file(), reason="no sampler environment (make setup-vllm)")
+pytestmark = pytest.mark.skipif(
+    not vllm_backend.DEFAULT_PYTHON.is_file(), reason="no sampler environment (make setup-vllm)"
+)
 
 # tiny_random with 32-wide attention heads: vLLM's CPU attention takes head sizes from 32 up.
 WIDE = ["model.config.hidden_size=64", "model.config.num_attention_heads=2", "model.config.intermediate_size=128"]
-STAR = [*WIDE, "objective=star_sft", "judge.backend=vllm", "data.max_length=330", "eval=heldout", "eval.max_pairs_per_set=3",
-        "star.iterations=1", "star.k=2", "star.max_new_tokens=16", "star.chunk_size=6", "star.eval_base=false",
-        "star.close_verdict=' Verdict: [['", "judge.close_verdict=' Verdict: [['", "judge.k=2", "judge.max_new_tokens=16"]
+STAR = [
+    *WIDE,
+    "objective=star_sft",
+    "judge.backend=vllm",
+    "data.max_length=330",
+    "eval=heldout",
+    "eval.max_pairs_per_set=3",
+    "star.iterations=1",
+    "star.k=2",
+    "star.max_new_tokens=16",
+    "star.chunk_size=6",
+    "star.eval_base=false",
+    "star.close_verdict=' Verdict: [['",
+    "judge.close_verdict=' Verdict: [['",
+    "judge.k=2",
+    "judge.max_new_tokens=16",
+]
 
 
 def workers() -> list[int]:
@@ -113,8 +129,15 @@ def test_out_of_memory_names_the_settings(tmp_path):
     stub = tmp_path / "python"
     stub.write_text("#!/bin/sh\necho 'error oom ValueError: Available memory on node 0 is less than requested'\n")
     stub.chmod(0o755)
-    gen = Generator(None, None, batch_size=1, backend="vllm", vllm=_judge(f"judge.vllm.python={stub}").vllm,
-                    model_dir=tmp_path / "model", workdir=tmp_path)
+    gen = Generator(
+        None,
+        None,
+        batch_size=1,
+        backend="vllm",
+        vllm=_judge(f"judge.vllm.python={stub}").vllm,
+        model_dir=tmp_path / "model",
+        workdir=tmp_path,
+    )
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "config.json").write_text("{}")
     with pytest.raises(vllm_backend.VllmOutOfMemory, match="judge.vllm.gpu_memory_utilization"):

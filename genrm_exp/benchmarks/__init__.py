@@ -47,9 +47,12 @@ BENCHMARKS: dict[str, Benchmark] = {
     rewardbench2.SOURCE: Benchmark("allenai/reward-bench-2", rewardbench2.score, rewardbench2.leaderboard_json),
     rmbench.SOURCE: Benchmark("THU-KEG/RM-Bench", rmbench.score, rmbench.leaderboard_json),
     judgebench.SOURCE: Benchmark("ScalerLab/JudgeBench", judgebench.score, judgebench.leaderboard_json, orders="both"),
-    ppe.HUMAN: Benchmark("lmarena-ai/PPE-Human-Preference-V1", ppe.human_score, partial(ppe.leaderboard_json, ppe.HUMAN)),
-    ppe.CORRECTNESS: Benchmark("lmarena-ai/PPE-*-Best-of-K", ppe.correctness_score,
-                               partial(ppe.leaderboard_json, ppe.CORRECTNESS)),
+    ppe.HUMAN: Benchmark(
+        "lmarena-ai/PPE-Human-Preference-V1", ppe.human_score, partial(ppe.leaderboard_json, ppe.HUMAN)
+    ),
+    ppe.CORRECTNESS: Benchmark(
+        "lmarena-ai/PPE-*-Best-of-K", ppe.correctness_score, partial(ppe.leaderboard_json, ppe.CORRECTNESS)
+    ),
 }
 
 
@@ -64,6 +67,8 @@ def score(source: str, pairs: Sequence, records: Sequence[Mapping]) -> dict:
     return _get(source).score(pairs, records)
 
 
-def leaderboard_json(source: str, model_name: str, model_type: str, pairs: Sequence, records: Sequence[Mapping]) -> dict:
+def leaderboard_json(
+    source: str, model_name: str, model_type: str, pairs: Sequence, records: Sequence[Mapping]
+) -> dict:
     """The benchmark's own results layout (see each module), for ``<source>_results.json``."""
     return _get(source).leaderboard(model_name, model_type, pairs, records)

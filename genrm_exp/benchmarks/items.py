@@ -24,7 +24,7 @@ def cell(pair_id: str) -> tuple[int, int] | None:
 def row_key(group: str, subset: str) -> str:
     """The row id inside a group ``<subset>:<row id>`` (RewardBench 2's Ties: ``ref:3``)."""
     prefix = f"{subset}:"
-    return group[len(prefix):] if group.startswith(prefix) else group
+    return group[len(prefix) :] if group.startswith(prefix) else group
 
 
 def has_rewards(record: Mapping) -> bool:

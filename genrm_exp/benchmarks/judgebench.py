@@ -25,10 +25,16 @@ from collections.abc import Mapping, Sequence
 from genrm_exp.benchmarks.items import has_rewards, items, mean, outcome
 
 SOURCE = "judgebench"
-CATEGORIES = {"mmlu-pro": "knowledge", "livebench-reasoning": "reasoning", "livebench-math": "math",
-              "livecodebench": "coding"}
-RULE = ("both orders: +1 per decision for the better response, -1 against it, 0 tie/invalid; right when the sum > 0; "
-        "score = share of right pairs overall; sections by source prefix")
+CATEGORIES = {
+    "mmlu-pro": "knowledge",
+    "livebench-reasoning": "reasoning",
+    "livebench-math": "math",
+    "livecodebench": "coding",
+}
+RULE = (
+    "both orders: +1 per decision for the better response, -1 against it, 0 tie/invalid; right when the sum > 0; "
+    "score = share of right pairs overall; sections by source prefix"
+)
 
 
 def category(subset: str) -> str | None:
@@ -90,8 +96,20 @@ def leaderboard_json(model_name: str, model_type: str, pairs: Sequence, records:
             if order == "BA" and decision in ("A>B", "B>A"):  # the swapped order, in its own positions
                 decision = "B>A" if decision == "A>B" else "A>B"
             judgments.append({"decision": decision})
-        lines.append({"pair_id": pair.id.split(":", 1)[1], "source": pair.subset, "label": "A>B",
-                      "judge_name": model_type, "judge_model": model_name, "judgments": judgments})
+        lines.append(
+            {
+                "pair_id": pair.id.split(":", 1)[1],
+                "source": pair.subset,
+                "label": "A>B",
+                "judge_name": model_type,
+                "judge_model": model_name,
+                "judgments": judgments,
+            }
+        )
     prefixes = {prefix: result["sections"][name] for prefix, name in CATEGORIES.items() if name in result["sections"]}
-    return {"model": model_name, "model_type": model_type, "scores": {**prefixes, "Overall": result["score"]},
-            "pairs": lines}
+    return {
+        "model": model_name,
+        "model_type": model_type,
+        "scores": {**prefixes, "Overall": result["score"]},
+        "pairs": lines,
+    }

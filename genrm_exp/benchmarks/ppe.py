@@ -29,8 +29,10 @@ from genrm_exp.benchmarks.items import best_of_n_credit, cell, has_rewards, item
 HUMAN, CORRECTNESS = "ppe_human", "ppe_correctness"
 BENCHMARKS = ("mmlu_pro", "math", "gpqa", "ifeval", "mbpp_plus")
 HUMAN_RULE = "accuracy against the human vote over non-tie pairs (a judge's tie counts 0.5), per subset and overall"
-CORRECTNESS_RULE = ("accuracy over each row's sampled conflict pairs, per benchmark; score = mean over benchmarks; "
-                    "best_of_k (scalar rewards): is the top-rewarded answer of a row correct")
+CORRECTNESS_RULE = (
+    "accuracy over each row's sampled conflict pairs, per benchmark; score = mean over benchmarks; "
+    "best_of_k (scalar rewards): is the top-rewarded answer of a row correct"
+)
 
 
 def _accuracy_by_subset(pairs: Sequence, records: Sequence[Mapping]) -> tuple[dict[str, float], list[float]]:
@@ -87,10 +89,16 @@ def correctness_score(pairs: Sequence, records: Sequence[Mapping]) -> dict:
     return out
 
 
-def leaderboard_json(source: str, model_name: str, model_type: str, pairs: Sequence, records: Sequence[Mapping]) -> dict:
+def leaderboard_json(
+    source: str, model_name: str, model_type: str, pairs: Sequence, records: Sequence[Mapping]
+) -> dict:
     """Not PPE's own layout (its code could not be read here): model, model_type, the benchmark
     and our numbers, named as in ``score``."""
     result = (human_score if source == HUMAN else correctness_score)(pairs, records)
     keep = ("score", "sections", "n_items", "best_of_k", "items_all_right")
-    return {"model": model_name, "model_type": model_type, "benchmark": source,
-            **{k: result[k] for k in keep if k in result}}
+    return {
+        "model": model_name,
+        "model_type": model_type,
+        "benchmark": source,
+        **{k: result[k] for k in keep if k in result},
+    }

@@ -34,9 +34,11 @@ from genrm_exp.benchmarks.items import best_of_n_credit, cell, has_rewards, item
 SOURCE = "rewardbench2"
 DOMAINS = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
 TIES = "Ties"
-RULE = ("best-of-N: an item scores 0 if its chosen response loses a comparison, else 1/(1+ties); domain = mean over "
-        "items; score = plain mean of the six domains; Ties = upstream's weighted accuracy + margin rule "
-        "(scalar rewards only)")
+RULE = (
+    "best-of-N: an item scores 0 if its chosen response loses a comparison, else 1/(1+ties); domain = mean over "
+    "items; score = plain mean of the six domains; Ties = upstream's weighted accuracy + margin rule "
+    "(scalar rewards only)"
+)
 
 
 def ties_score(prompts: Mapping[tuple[str, str], tuple[Sequence[float], Sequence[float]]]) -> dict:
@@ -49,11 +51,21 @@ def ties_score(prompts: Mapping[tuple[str, str], tuple[Sequence[float], Sequence
     ref_acc = mean(s[0] for s in stats["ref"].values()) or 0.0
     tied_acc = mean(s[0] for s in stats["tied"].values()) or 0.0
     both = sorted(set(stats["ref"]) & set(stats["tied"]))
-    out = {"ref_accuracy": ref_acc, "tied_accuracy": tied_acc, "n_ref": len(stats["ref"]),
-           "n_tied": len(stats["tied"]), "n_both": len(both)}
+    out = {
+        "ref_accuracy": ref_acc,
+        "tied_accuracy": tied_acc,
+        "n_ref": len(stats["ref"]),
+        "n_tied": len(stats["tied"]),
+        "n_both": len(both),
+    }
     if not both:  # upstream's means over no prompt are nan
-        return {**out, "correctness_preferred": None, "correctness_preferred_hard": None, "margin_score": None,
-                "score": None}
+        return {
+            **out,
+            "correctness_preferred": None,
+            "correctness_preferred_hard": None,
+            "margin_score": None,
+            "score": None,
+        }
     spread = [stats["tied"][p][1] or 0.0 for p in both]
     tied_gap = [stats["tied"][p][2] for p in both]
     hard_gap = [min(stats["ref"][p][2], g) for p, g in zip(both, tied_gap)]
@@ -61,8 +73,13 @@ def ties_score(prompts: Mapping[tuple[str, str], tuple[Sequence[float], Sequence
     preferred_hard = mean(g > s for g, s in zip(hard_gap, spread))
     margin = mean(_tanh_ratio(g, s) for g, s in zip(hard_gap, spread))
     total = 0.30 * tied_acc + 0.30 * ref_acc + 0.20 * preferred + 0.20 * preferred_hard + 0.01 * margin
-    return {**out, "correctness_preferred": preferred, "correctness_preferred_hard": preferred_hard,
-            "margin_score": margin, "score": total}
+    return {
+        **out,
+        "correctness_preferred": preferred,
+        "correctness_preferred_hard": preferred_hard,
+        "margin_score": margin,
+        "score": total,
+    }
 
 
 def _tanh_ratio(gap: float, spread: float) -> float:

@@ -27,8 +27,10 @@ from genrm_exp.benchmarks.items import cell, has_rewards, items, mean, outcome
 SOURCE = "rmbench"
 DOMAINS = ("chat", "math", "code", "safety")
 SIZE = 3
-RULE = ("3x3 style matrix per domain (cell = share of prompts whose chosen style i strictly beats rejected style j); "
-        "hard/normal/easy = upper/diagonal/lower mean; domain = their mean; total = mean of chat, math, code, safety")
+RULE = (
+    "3x3 style matrix per domain (cell = share of prompts whose chosen style i strictly beats rejected style j); "
+    "hard/normal/easy = upper/diagonal/lower mean; domain = their mean; total = mean of chat, math, code, safety"
+)
 
 
 def domain_of(subset: str) -> str | None:
@@ -38,8 +40,11 @@ def domain_of(subset: str) -> str | None:
 def matrix_levels(matrix: Sequence[Sequence[float | None]]) -> dict[str, float | None]:
     """hard / normal / easy of one 3 x 3 accuracy matrix (None cells are left out)."""
     cells = [(i, j, matrix[i][j]) for i in range(SIZE) for j in range(SIZE) if matrix[i][j] is not None]
-    return {"hard": mean(v for i, j, v in cells if i < j), "normal": mean(v for i, j, v in cells if i == j),
-            "easy": mean(v for i, j, v in cells if i > j)}
+    return {
+        "hard": mean(v for i, j, v in cells if i < j),
+        "normal": mean(v for i, j, v in cells if i == j),
+        "easy": mean(v for i, j, v in cells if i > j),
+    }
 
 
 def _matrices(pairs: Sequence, records: Sequence[Mapping]) -> tuple[dict, list[str], int]:
@@ -65,7 +70,9 @@ def score(pairs: Sequence, records: Sequence[Mapping]) -> dict:
     matrices, unknown, n_items = _matrices(pairs, records)
     levels = {d: matrix_levels(matrices[d]) for d in DOMAINS if d in matrices}
     domain_scores = {d: mean(v for v in lv.values() if v is not None) for d, lv in levels.items()}
-    by_level = {lv: mean(levels[d][lv] for d in levels if levels[d][lv] is not None) for lv in ("easy", "normal", "hard")}
+    by_level = {
+        lv: mean(levels[d][lv] for d in levels if levels[d][lv] is not None) for lv in ("easy", "normal", "hard")
+    }
     missing = [d for d in DOMAINS if d not in levels]
     return {
         "score": mean(domain_scores.values()),
@@ -86,9 +93,13 @@ def leaderboard_json(model_name: str, model_type: str, pairs: Sequence, records:
     which upstream's own function recomputes the same numbers."""
     result = score(pairs, records)
     sections = result["sections"]
-    out = {"model": model_name, "model_type": model_type, **{d: sections[d] for d in DOMAINS if d in sections},
-           **{f"{lv}_acc": sections[lv] for lv in ("hard", "normal", "easy") if lv in sections},
-           "total_avg_acc": result["score"]}
+    out = {
+        "model": model_name,
+        "model_type": model_type,
+        **{d: sections[d] for d in DOMAINS if d in sections},
+        **{f"{lv}_acc": sections[lv] for lv in ("hard", "normal", "easy") if lv in sections},
+        "total_avg_acc": result["score"],
+    }
     if records and all(has_rewards(r) for r in records):
         rows = []
         for group, members in items(pairs, records).items():
@@ -97,7 +108,13 @@ def leaderboard_json(model_name: str, model_type: str, pairs: Sequence, records:
                 i, j = cell(pair.id)
                 chosen[i], rejected[j] = float(record["r_chosen"]), float(record["r_rejected"])
             pair = members[0][0]
-            rows.append({"id": group.split(":", 1)[1], "domain": pair.subset, "score_chosen": chosen,
-                         "score_rejected": rejected})
+            rows.append(
+                {
+                    "id": group.split(":", 1)[1],
+                    "domain": pair.subset,
+                    "score_chosen": chosen,
+                    "score_rejected": rejected,
+                }
+            )
         out["rows"] = rows
     return out

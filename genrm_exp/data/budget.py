@@ -218,8 +218,13 @@ def _cut_text(tokenizer: Any, text: str, result: FitResult, i: int) -> str:
     return text if result.response_cuts[i] == 0 else tokenizer.decode(result.response_ids[i])
 
 
-def fit_item_ids(prompt_ids: Sequence[int], response_ids: Sequence[Sequence[int]], pairs: Sequence[tuple[int, int]],
-                 max_tokens: int, rule: str) -> tuple[list[int], list[list[int]]]:
+def fit_item_ids(
+    prompt_ids: Sequence[int],
+    response_ids: Sequence[Sequence[int]],
+    pairs: Sequence[tuple[int, int]],
+    max_tokens: int,
+    rule: str,
+) -> tuple[list[int], list[list[int]]]:
     """(kept prompt ids, kept ids of each response) of an item: its prompt, its distinct responses
     and its pairs as (index, index) into them, fitted by `rule` (module docstring)."""
     if rule not in RULES:
@@ -247,10 +252,13 @@ def fit_item_ids(prompt_ids: Sequence[int], response_ids: Sequence[Sequence[int]
     return list(prompt_ids[:keep_prompt]), [list(r[: min(len(r), room)]) for r in response_ids]
 
 
-def fit_item_text(tokenizer: Any, pairs: Sequence[Pair], budget: Budget, rule: str) -> list[tuple[Pair | None, FitResult]]:
+def fit_item_text(
+    tokenizer: Any, pairs: Sequence[Pair], budget: Budget, rule: str
+) -> list[tuple[Pair | None, FitResult]]:
     """``fit_pair_text`` for one item: pairs sharing one prompt (a best-of-N item, or a lone pair),
     each response cut once by `rule`, whatever pair it stands in. Under ``budget.policy == "drop"``
     a pair that would be cut is dropped (None)."""
+
     def encode(text: str) -> list[int]:
         return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
@@ -270,8 +278,12 @@ def fit_item_text(tokenizer: Any, pairs: Sequence[Pair], budget: Budget, rule: s
     new_texts = [t if len(k) == len(ids) else tokenizer.decode(k) for t, ids, k in zip(texts, response_ids, kept)]
     out = []
     for pair, (i, j) in zip(pairs, index):
-        result = FitResult(kept_prompt, [kept[i], kept[j]], len(flat) - len(kept_prompt),
-                           (len(response_ids[i]) - len(kept[i]), len(response_ids[j]) - len(kept[j])))
+        result = FitResult(
+            kept_prompt,
+            [kept[i], kept[j]],
+            len(flat) - len(kept_prompt),
+            (len(response_ids[i]) - len(kept[i]), len(response_ids[j]) - len(kept[j])),
+        )
         if not result.truncated:
             out.append((pair, result))
         elif budget.policy == "drop":

@@ -40,15 +40,18 @@ def chat_overhead(tokenizer) -> int:
     return len(tokenizer.apply_chat_template(empty, tokenize=True, return_dict=False))
 
 
-def fit_train(pairs: Sequence[Pair], tokenizer, data_cfg, *, overhead: int, n_responses: int,
-              setting: str = "data.max_length") -> tuple[list[Pair], dict[str, int]]:
+def fit_train(
+    pairs: Sequence[Pair], tokenizer, data_cfg, *, overhead: int, n_responses: int, setting: str = "data.max_length"
+) -> tuple[list[Pair], dict[str, int]]:
     """Training pairs within `data.max_length` tokens per formatted sequence, `overhead` tokens of it
     taken by the objective's template (plus a small margin); one sequence holds one response
     (`n_responses=1`, BT) or both. Truncated, or with `data.truncation=drop` dropped, and counted."""
     overhead += TEMPLATE_MARGIN
     if int(data_cfg.max_length) - overhead < MIN_TEXT_TOKENS:
-        raise ConfigError(f"{setting}={data_cfg.max_length} leaves no room for the texts: the objective's template "
-                          f"takes {overhead} tokens of it; raise {setting}")
+        raise ConfigError(
+            f"{setting}={data_cfg.max_length} leaves no room for the texts: the objective's template "
+            f"takes {overhead} tokens of it; raise {setting}"
+        )
     budget = Budget(int(data_cfg.max_length), str(data_cfg.truncation))
     counter, kept = TruncationCounter(), []
     for pair in pairs:

@@ -115,7 +115,9 @@ def ultrainteract(row: Mapping, spec: Mapping) -> Parsed:
     # parent_id: the instruction a preference tree grows from; its pairs share one group (splits).
     group = _ident(row, "parent_id") if "parent_id" in row else None
     return Parsed(
-        fields.user_last(trajectory, "trajectory"), **_responses(row, "chosen", "rejected"), id=_ident(row, "id"),
+        fields.user_last(trajectory, "trajectory"),
+        **_responses(row, "chosen", "rejected"),
+        id=_ident(row, "id"),
         group=group,
     )
 
@@ -255,8 +257,10 @@ def labelled(row: Mapping, spec: Mapping) -> Parsed:
     value = fields.field(row, columns["label"], expected=f"one of {list(labels)}")
     target = labels.get(str(value)) if not isinstance(value, (dict, list)) else None
     if target is None:
-        raise BadRow("bad_value", f"key {columns['label']!r} is {value!r} (expected one of {list(labels)}: "
-                                  "the values of the spec's labels)")
+        raise BadRow(
+            "bad_value",
+            f"key {columns['label']!r} is {value!r} (expected one of {list(labels)}: the values of the spec's labels)",
+        )
     if target == "tie" and spec.get("ties", "drop") == "drop":
         raise DropRow("tie")
     better, worse = (columns["b"], columns["a"]) if target == "b" else (columns["a"], columns["b"])
@@ -284,12 +288,27 @@ def _texts(row: Mapping, key: str, n: int | None = None) -> list[str]:
     return items
 
 
-def _cells(prompt, chosen: list[str], rejected: list[str], row_id: str, subset: str | None,
-           chosen_key: str = "chosen", rejected_key: str = "rejected") -> list[Parsed]:
+def _cells(
+    prompt,
+    chosen: list[str],
+    rejected: list[str],
+    row_id: str,
+    subset: str | None,
+    chosen_key: str = "chosen",
+    rejected_key: str = "rejected",
+) -> list[Parsed]:
     return [
-        Parsed(prompt, c, r, id=row_id, subset=subset, part=f"c{i}r{j}",
-               keys=(f"{chosen_key}[{i}]", f"{rejected_key}[{j}]"))
-        for i, c in enumerate(chosen) for j, r in enumerate(rejected)
+        Parsed(
+            prompt,
+            c,
+            r,
+            id=row_id,
+            subset=subset,
+            part=f"c{i}r{j}",
+            keys=(f"{chosen_key}[{i}]", f"{rejected_key}[{j}]"),
+        )
+        for i, c in enumerate(chosen)
+        for j, r in enumerate(rejected)
     ]
 
 
@@ -298,25 +317,37 @@ def rewardbench2(row: Mapping, spec: Mapping) -> list[Parsed]:
     for Ties (ids ``ref:<n>`` / ``tied:<n>``)."""
     chosen, rejected = _texts(row, "chosen"), _texts(row, "rejected")
     if "num_correct" in row and row["num_correct"] != len(chosen):
-        raise BadRow("bad_value", f"key 'num_correct' is {row['num_correct']!r} (expected {len(chosen)}, "
-                                  "the length of 'chosen')")
-    return _cells(fields.prompt(row, "prompt"), chosen, rejected, _ident(row, "id"),
-                  fields.text(row, "subset", empty="bad_value"))
+        raise BadRow(
+            "bad_value", f"key 'num_correct' is {row['num_correct']!r} (expected {len(chosen)}, the length of 'chosen')"
+        )
+    return _cells(
+        fields.prompt(row, "prompt"), chosen, rejected, _ident(row, "id"), fields.text(row, "subset", empty="bad_value")
+    )
 
 
 def rmbench(row: Mapping, spec: Mapping) -> list[Parsed]:
     """The 3 x 3 cells of chosen style i against rejected style j (0 concise, 1 detailed plain,
     2 detailed markdown); the subset is the row's domain."""
-    return _cells(fields.prompt(row, "prompt"), _texts(row, "chosen", 3), _texts(row, "rejected", 3),
-                  _ident(row, "id"), fields.text(row, "domain", empty="bad_value"))
+    return _cells(
+        fields.prompt(row, "prompt"),
+        _texts(row, "chosen", 3),
+        _texts(row, "rejected", 3),
+        _ident(row, "id"),
+        fields.text(row, "domain", empty="bad_value"),
+    )
 
 
 def judgebench(row: Mapping, spec: Mapping) -> Parsed:
     """The subset is the row's source (``mmlu-pro-law``, ``livebench-math``, ...)."""
     label = fields.choice(row, "label", ("A>B", "B>A"))
     better, worse = ("response_A", "response_B") if label == "A>B" else ("response_B", "response_A")
-    return Parsed(_user(row, "question"), **_responses(row, better, worse), id=_ident(row, "pair_id"),
-                  subset=fields.text(row, "source", empty="bad_value"), id_key="pair_id")
+    return Parsed(
+        _user(row, "question"),
+        **_responses(row, better, worse),
+        id=_ident(row, "pair_id"),
+        subset=fields.text(row, "source", empty="bad_value"),
+        id_key="pair_id",
+    )
 
 
 def ppe_human(row: Mapping, spec: Mapping) -> Parsed:
@@ -345,17 +376,35 @@ def ppe_correctness(row: Mapping, spec: Mapping) -> list[Parsed]:
         row_id = f"{row_id}:{fields.text(row, 'model_name', empty='bad_value')}"
     prompt, out = fields.prompt(row, "prompt"), []
     for n, cell in enumerate(conflicts):
-        if not (isinstance(cell, (list, tuple)) and len(cell) == 2 and all(
-                isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(scores) for k in cell)):
-            raise BadRow("bad_value", f"key 'sampled_conflict_pairs[{n}]' is {cell!r} (expected two indices "
-                                      f"into 'scores', 0 to {len(scores) - 1})")
+        if not (
+            isinstance(cell, (list, tuple))
+            and len(cell) == 2
+            and all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(scores) for k in cell)
+        ):
+            raise BadRow(
+                "bad_value",
+                f"key 'sampled_conflict_pairs[{n}]' is {cell!r} (expected two indices "
+                f"into 'scores', 0 to {len(scores) - 1})",
+            )
         i, j = cell if scores[cell[0]] > scores[cell[1]] else (cell[1], cell[0])
         if scores[i] == scores[j]:
-            raise BadRow("bad_value", f"key 'sampled_conflict_pairs[{n}]' is {cell!r}, two responses of equal "
-                                      "score (expected one correct, one not)")
+            raise BadRow(
+                "bad_value",
+                f"key 'sampled_conflict_pairs[{n}]' is {cell!r}, two responses of equal "
+                "score (expected one correct, one not)",
+            )
         good, bad = f"response_{i + 1}", f"response_{j + 1}"
-        out.append(Parsed(prompt, fields.text(row, good), fields.text(row, bad), id=row_id, part=f"c{i}r{j}",
-                          keys=(good, bad), id_key="question_id"))
+        out.append(
+            Parsed(
+                prompt,
+                fields.text(row, good),
+                fields.text(row, bad),
+                id=row_id,
+                part=f"c{i}r{j}",
+                keys=(good, bad),
+                id_key="question_id",
+            )
+        )
     return out
 
 

@@ -54,8 +54,20 @@ from genrm_exp.data.formats import COLUMNS, DEFAULT_SOURCES, FORMATS, LABEL_TARG
 from genrm_exp.data.schema import DataError, LoadReport, Pair
 from genrm_exp.data.sources import describe, read_rows
 
-SPEC_KEYS = ("format", "path", "hub", "split", "hub_config", "source", "subset", "limit", "columns", "labels", "ties",
-             "on_bad_row")
+SPEC_KEYS = (
+    "format",
+    "path",
+    "hub",
+    "split",
+    "hub_config",
+    "source",
+    "subset",
+    "limit",
+    "columns",
+    "labels",
+    "ties",
+    "on_bad_row",
+)
 BAD_ROW_MODES = ("error", "skip")
 
 
@@ -80,8 +92,10 @@ def load_pairs(spec: Mapping[str, Any], *, on_bad_row: str | None = None) -> tup
             if not isinstance(row, Mapping):
                 raise BadRow("wrong_type", f"row is {kind(row)} (expected an object)")
             parsed = parse(row, spec)
-            row_pairs = [_pair(p, index, source, spec.get("subset", source))
-                         for p in ([parsed] if isinstance(parsed, Parsed) else parsed)]
+            row_pairs = [
+                _pair(p, index, source, spec.get("subset", source))
+                for p in ([parsed] if isinstance(parsed, Parsed) else parsed)
+            ]
             if not row_pairs:
                 raise BadRow("empty_item", "the row gives no pair (expected at least one chosen and one rejected)")
             ids = [pair.id for pair in row_pairs]

@@ -23,7 +23,9 @@ from genrm_exp.prompts import encode_text, render_pair
 
 def pair_ids(tokenizer, judge_cfg, prompt_messages: list[dict], first: str, second: str, order: str) -> list[int]:
     """Token ids of a pair as the classifier reads it in `order`."""
-    return encode_text(tokenizer, render_pair(tokenizer, judge_cfg, prompt_messages, first, second, order, open_verdict=False))
+    return encode_text(
+        tokenizer, render_pair(tokenizer, judge_cfg, prompt_messages, first, second, order, open_verdict=False)
+    )
 
 
 class PairClassifierJudge:
@@ -40,7 +42,9 @@ class PairClassifierJudge:
         device = next(self.model.parameters()).device
         order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
         out = [0.5] * len(seqs)
-        for start in tqdm(range(0, len(order), self.batch_size), desc=desc, leave=False, disable=desc is None or not seqs):
+        for start in tqdm(
+            range(0, len(order), self.batch_size), desc=desc, leave=False, disable=desc is None or not seqs
+        ):
             idx = order[start : start + self.batch_size]
             batch = pad_batch([seqs[i] for i in idx], self.tokenizer.pad_token_id)
             logits = self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float()
@@ -50,7 +54,10 @@ class PairClassifierJudge:
 
     def predict(self, pairs: Sequence[Pair], set_name: str) -> list[dict]:
         orders = [orders_for(p.id, self.seed, self.judge_cfg["order"]) for p in pairs]
-        seqs = [pair_ids(self.tokenizer, self.judge_cfg, p.prompt_messages(), p.chosen, p.rejected, o)
-                for p, oo in zip(pairs, orders) for o in oo]
+        seqs = [
+            pair_ids(self.tokenizer, self.judge_cfg, p.prompt_messages(), p.chosen, p.rejected, o)
+            for p, oo in zip(pairs, orders)
+            for o in oo
+        ]
         flat = iter(self.probs_a(seqs, desc=f"classify {set_name}"))
         return from_probs(pairs, orders, [[next(flat) for _ in oo] for oo in orders])

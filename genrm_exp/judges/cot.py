@@ -35,15 +35,26 @@ class CoTJudge:
 
     def predict(self, pairs: Sequence[Pair], set_name: str) -> list[dict]:
         orders = [orders_for(p.id, self.seed, self.judge_cfg["order"]) for p in pairs]
-        prompts = [render_pair(self.tokenizer, self.judge_cfg, p.prompt_messages(), p.chosen, p.rejected, o, open_verdict=False)
-                   for p, oo in zip(pairs, orders) for o in oo]
+        prompts = [
+            render_pair(
+                self.tokenizer, self.judge_cfg, p.prompt_messages(), p.chosen, p.rejected, o, open_verdict=False
+            )
+            for p, oo in zip(pairs, orders)
+            for o in oo
+        ]
         sampled = self.generator.sample(prompts, self.params, desc=f"judge {set_name}")
         closed = None
         if self.judge_cfg["close_verdict"] is not None:
             scorer = DirectJudge(self.generator.model, self.tokenizer, self.judge_cfg, seed=self.seed)
-            sampled, closed = close_verdicts(scorer, prompts, sampled, close=str(self.judge_cfg["close_verdict"]),
-                                             temperature=float(self.judge_cfg["temperature"]), seed=self.seed,
-                                             setting="judge.close_verdict")
+            sampled, closed = close_verdicts(
+                scorer,
+                prompts,
+                sampled,
+                close=str(self.judge_cfg["close_verdict"]),
+                temperature=float(self.judge_cfg["temperature"]),
+                seed=self.seed,
+                setting="judge.close_verdict",
+            )
         flat = iter(sampled)
         texts = [[next(flat) for _ in oo] for oo in orders]
         records = from_texts(pairs, orders, texts)

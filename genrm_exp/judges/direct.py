@@ -112,8 +112,10 @@ class DirectJudge:
                 from transformers import DynamicCache
 
                 rows = len(idx)
-                extra["cache"] = DynamicCache(ddp_cache_data=[(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1))
-                                                              for k, v in prefix_kv], config=self.model.config)
+                extra["cache"] = DynamicCache(
+                    ddp_cache_data=[(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in prefix_kv],
+                    config=self.model.config,
+                )
                 mask = torch.cat([mask.new_ones(rows, shared), mask], dim=1)
             with _fp32_head(self.model) as head:
                 self.model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=1, **extra)
@@ -141,9 +143,16 @@ class DirectJudge:
 
     def predict(self, pairs: Sequence[Pair], set_name: str) -> list[dict]:
         orders = [orders_for(p.id, self.seed, self.judge_cfg["order"]) for p in pairs]
-        texts = [render_pair(self.tokenizer, self.judge_cfg, p.prompt_messages(), p.chosen, p.rejected, o, open_verdict=True)
-                 for p, oo in zip(pairs, orders) for o in oo]
+        texts = [
+            render_pair(self.tokenizer, self.judge_cfg, p.prompt_messages(), p.chosen, p.rejected, o, open_verdict=True)
+            for p, oo in zip(pairs, orders)
+            for o in oo
+        ]
         flat = iter(self.verdict_probs(texts, desc=f"judge {set_name}"))
         per_pair = [[next(flat) for _ in oo] for oo in orders]
-        return from_probs(pairs, orders, [[p for p, _ in pp] for pp in per_pair],
-                          extra=[{"verdict_mass": [m for _, m in pp]} for pp in per_pair])
+        return from_probs(
+            pairs,
+            orders,
+            [[p for p, _ in pp] for pp in per_pair],
+            extra=[{"verdict_mass": [m for _, m in pp]} for pp in per_pair],
+        )

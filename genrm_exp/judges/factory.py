@@ -99,8 +99,10 @@ def for_run(run_dir, *, checkpoint: str | Path | None = None, overrides: dict | 
     # head for BT and PairRM). A STaR run whose iterations all trained nothing is the exception: its
     # judge is the base model, as its own evaluation was.
     if ckpt is None and cfg.objective.trains and not any(run_dir.glob("iter_*")):
-        raise checkpoints.CheckpointError(f"{run_dir}: objective={cfg.objective.name} trains, but the run has no "
-                                          "checkpoint/ (unfinished, or its files were moved)")
+        raise checkpoints.CheckpointError(
+            f"{run_dir}: objective={cfg.objective.name} trains, but the run has no "
+            "checkpoint/ (unfinished, or its files were moved)"
+        )
     tokenizer = load_tokenizer(cfg.model, cache=cfg.paths.cache)
     model = checkpoints.load(cfg, tokenizer, ckpt, head=HEAD[scorer_of(cfg)])
     if device is not None:

@@ -1,6 +1,6 @@
 """What evaluation asks of a judge.
 
-    records = judge.predict(pairs, "llmbar-natural")
+records = judge.predict(pairs, "llmbar-natural")
 """
 
 from __future__ import annotations

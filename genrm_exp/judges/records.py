@@ -1,10 +1,10 @@
 """The record of one judged pair (predictions/<set>.jsonl), from probabilities or sampled texts.
 
-    id, subset, orders (["AB"], ["BA"] or both, genrm_exp/orders.py), verdicts_shown (every single
-    verdict in the order shown: one per order for a probability, k per order for CoT),
-    order_verdicts (the decision of each order, in stored order), p_chosen, verdict, score
-    (1 / 0 / 0.5), correct, invalid (invalid single verdicts) and n_verdicts; from probabilities
-    also p_a_shown; from texts also texts, verdicts (in stored order), votes and score_maj1.
+id, subset, orders (["AB"], ["BA"] or both, genrm_exp/orders.py), verdicts_shown (every single
+verdict in the order shown: one per order for a probability, k per order for CoT),
+order_verdicts (the decision of each order, in stored order), p_chosen, verdict, score
+(1 / 0 / 0.5), correct, invalid (invalid single verdicts) and n_verdicts; from probabilities
+also p_a_shown; from texts also texts, verdicts (in stored order), votes and score_maj1.
 """
 
 from __future__ import annotations
@@ -22,8 +22,12 @@ def verdict_from_prob(p_a: float) -> str:
     return A if p_a > 0.5 else B if p_a < 0.5 else TIE
 
 
-def from_probs(pairs: Sequence[Pair], orders: Sequence[list[str]], probs_a_shown: Sequence[list[float]],
-               extra: Sequence[dict] | None = None) -> list[dict]:
+def from_probs(
+    pairs: Sequence[Pair],
+    orders: Sequence[list[str]],
+    probs_a_shown: Sequence[list[float]],
+    extra: Sequence[dict] | None = None,
+) -> list[dict]:
     """Records for a judge that gives P(A preferred) per order shown (direct scoring, PairRM).
     P(chosen) averages the orders; the verdict is the side it favours (0.5 exactly is a tie)."""
     records = []
@@ -31,21 +35,23 @@ def from_probs(pairs: Sequence[Pair], orders: Sequence[list[str]], probs_a_shown
         p_chosen_each = [prob_as_stored(p, o) for o, p in zip(pair_orders, probs, strict=True)]
         p_chosen = sum(p_chosen_each) / len(p_chosen_each)
         score = score_from_prob(p_chosen)
-        records.append({
-            "id": pair.id,
-            "subset": pair.subset,
-            "orders": list(pair_orders),
-            "p_a_shown": list(probs),
-            "verdicts_shown": [verdict_from_prob(p) for p in probs],
-            "order_verdicts": [verdict_from_prob(p) for p in p_chosen_each],
-            "p_chosen": p_chosen,
-            "verdict": verdict_from_prob(p_chosen),
-            "score": score,
-            "correct": score == 1.0,
-            "invalid": 0,
-            "n_verdicts": len(probs),
-            **(extra[i] if extra else {}),
-        })
+        records.append(
+            {
+                "id": pair.id,
+                "subset": pair.subset,
+                "orders": list(pair_orders),
+                "p_a_shown": list(probs),
+                "verdicts_shown": [verdict_from_prob(p) for p in probs],
+                "order_verdicts": [verdict_from_prob(p) for p in p_chosen_each],
+                "p_chosen": p_chosen,
+                "verdict": verdict_from_prob(p_chosen),
+                "score": score,
+                "correct": score == 1.0,
+                "invalid": 0,
+                "n_verdicts": len(probs),
+                **(extra[i] if extra else {}),
+            }
+        )
     return records
 
 
@@ -59,21 +65,23 @@ def from_texts(pairs: Sequence[Pair], orders: Sequence[list[str]], texts: Sequen
         flat = [v for vs in stored for v in vs]
         vote = majority_vote(flat)
         score = is_correct(vote.winner, True)
-        records.append({
-            "id": pair.id,
-            "subset": pair.subset,
-            "orders": list(pair_orders),
-            "texts": [list(samples) for samples in per_order],
-            "verdicts_shown": [v for vs in shown_v for v in vs],
-            "verdicts": flat,
-            "order_verdicts": [majority_vote(vs).winner for vs in stored],
-            "votes": dataclasses.asdict(vote),
-            "p_chosen": vote.prob_a,
-            "verdict": vote.winner,
-            "score": score,
-            "score_maj1": is_correct(flat[0], True),
-            "correct": score == 1.0,
-            "invalid": sum(v == INVALID for v in flat),
-            "n_verdicts": len(flat),
-        })
+        records.append(
+            {
+                "id": pair.id,
+                "subset": pair.subset,
+                "orders": list(pair_orders),
+                "texts": [list(samples) for samples in per_order],
+                "verdicts_shown": [v for vs in shown_v for v in vs],
+                "verdicts": flat,
+                "order_verdicts": [majority_vote(vs).winner for vs in stored],
+                "votes": dataclasses.asdict(vote),
+                "p_chosen": vote.prob_a,
+                "verdict": vote.winner,
+                "score": score,
+                "score_maj1": is_correct(flat[0], True),
+                "correct": score == 1.0,
+                "invalid": sum(v == INVALID for v in flat),
+                "n_verdicts": len(flat),
+            }
+        )
     return records

@@ -28,8 +28,10 @@ class ReplayJudge:
                 by_id = {r["id"]: r for r in map(json.loads, f)}
             missing = [p.id for p in pairs if p.id not in by_id]
             if missing:
-                raise DataError(f"{path} has no prediction for pair {missing[0]!r} ({len(missing)} missing); "
-                                 "the evaluation sets changed since it was written")
+                raise DataError(
+                    f"{path} has no prediction for pair {missing[0]!r} ({len(missing)} missing); "
+                    "the evaluation sets changed since it was written"
+                )
             return [by_id[p.id] for p in pairs]
         if self.make_inner is None:
             raise FileNotFoundError(f"{path}: no predictions to replay")

@@ -73,8 +73,17 @@ class RewardJudge:
         return self.rewards(chat_ids(self.tokenizer, items), desc=desc) if items else []
 
     def predict(self, pairs: Sequence[Pair], set_name: str) -> list[dict]:
-        r = self.rewards_for([(p.prompt_messages(), resp) for p in pairs for resp in (p.chosen, p.rejected)],
-                             desc=f"score {set_name}")
-        return [{"id": p.id, "subset": p.subset, "r_chosen": r[2 * i], "r_rejected": r[2 * i + 1],
-                 "p_chosen": sigmoid_margin(r[2 * i], r[2 * i + 1]), "score": score_from_rewards(r[2 * i], r[2 * i + 1])}
-                for i, p in enumerate(pairs)]
+        r = self.rewards_for(
+            [(p.prompt_messages(), resp) for p in pairs for resp in (p.chosen, p.rejected)], desc=f"score {set_name}"
+        )
+        return [
+            {
+                "id": p.id,
+                "subset": p.subset,
+                "r_chosen": r[2 * i],
+                "r_rejected": r[2 * i + 1],
+                "p_chosen": sigmoid_margin(r[2 * i], r[2 * i + 1]),
+                "score": score_from_rewards(r[2 * i], r[2 * i + 1]),
+            }
+            for i, p in enumerate(pairs)
+        ]

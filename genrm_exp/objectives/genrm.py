@@ -44,7 +44,9 @@ def sft_rows(pairs, tokenizer, judge_cfg, orders: list[list[str]]) -> Dataset:
     rows = []
     for pair, pair_orders in zip(pairs, orders, strict=True):
         for order in pair_orders:
-            text = render_pair(tokenizer, judge_cfg, pair.prompt_messages(), pair.chosen, pair.rejected, order, open_verdict=True)
+            text = render_pair(
+                tokenizer, judge_cfg, pair.prompt_messages(), pair.chosen, pair.rejected, order, open_verdict=True
+            )
             ids = encode_for_verdict(tokenizer, text).with_verdict(label_as_shown(order))
             rows.append({"input_ids": ids, "completion_mask": [0] * (len(ids) - 1) + [1]})
     return Dataset.from_list(rows)
@@ -52,12 +54,18 @@ def sft_rows(pairs, tokenizer, judge_cfg, orders: list[list[str]]) -> Dataset:
 
 def make_trainer(ctx) -> SFTTrainer:
     cfg = ctx.cfg  # judge.style is direct (genrm_exp/validate.py)
-    rows = sft_rows(ctx.train, ctx.tokenizer, cfg.judge, train_orders(ctx.train, int(cfg.seed), cfg.objective.train_orders))
+    rows = sft_rows(
+        ctx.train, ctx.tokenizer, cfg.judge, train_orders(ctx.train, int(cfg.seed), cfg.objective.train_orders)
+    )
     # TRL cuts rows over max_length from the end, which removes the verdict and drops the row: count them.
     max_length, lengths = int(cfg.data.max_length), [len(ids) for ids in rows["input_ids"]]
     labels = [ids[-1] for ids in rows["input_ids"]]
-    summary = {"rows": len(lengths), "verdict_token_counts": {str(t): labels.count(t) for t in sorted(set(labels))},
-               "max_tokens": max(lengths, default=0), "over_max_length": sum(n > max_length for n in lengths)}
+    summary = {
+        "rows": len(lengths),
+        "verdict_token_counts": {str(t): labels.count(t) for t in sorted(set(labels))},
+        "max_tokens": max(lengths, default=0),
+        "over_max_length": sum(n > max_length for n in lengths),
+    }
     if distributed.is_main():
         ctx.path("train", "sft_rows.json").write_text(json.dumps(summary, indent=2))
     model = checkpoints.base_model(cfg, ctx.tokenizer, head="causal_lm")

@@ -25,8 +25,12 @@ def classifier_rows(pairs, tokenizer, judge_cfg, orders: list[list[str]], max_le
     """Token ids of each pair as shown, labelled 0 when A (the chosen response shown first) is better
     and 1 when B is; a row still over budget loses its oldest tokens (the end holds the answers)."""
     rows = [
-        {"input_ids": pair_ids(tokenizer, judge_cfg, pair.prompt_messages(), pair.chosen, pair.rejected, o)[-max_length:],
-         "labels": {AB: 0, BA: 1}[o]}
+        {
+            "input_ids": pair_ids(tokenizer, judge_cfg, pair.prompt_messages(), pair.chosen, pair.rejected, o)[
+                -max_length:
+            ],
+            "labels": {AB: 0, BA: 1}[o],
+        }
         for pair, pair_orders in zip(pairs, orders, strict=True)
         for o in pair_orders
     ]

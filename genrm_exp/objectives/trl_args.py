@@ -20,9 +20,11 @@ def learning_rate(cfg) -> float:
     """The objective's learning rate: the trainer's times `objective.lr_scale`."""
     objective_args = OmegaConf.to_container(cfg.objective.args, resolve=True) or {}
     if "learning_rate" in objective_args:
-        raise ConfigError(f"objective.args.learning_rate={objective_args['learning_rate']}: an objective states its rate "
-                          f"relative to the trainer's (objective.lr_scale, now {cfg.objective.lr_scale}); set "
-                          "trainer.args.learning_rate or objective.lr_scale instead")
+        raise ConfigError(
+            f"objective.args.learning_rate={objective_args['learning_rate']}: an objective states its rate "
+            f"relative to the trainer's (objective.lr_scale, now {cfg.objective.lr_scale}); set "
+            "trainer.args.learning_rate or objective.lr_scale instead"
+        )
     scale = float(cfg.objective.lr_scale)
     if not scale > 0:
         raise ConfigError(f"objective.lr_scale={cfg.objective.lr_scale}: expected a positive number")
@@ -66,7 +68,9 @@ def _cpu_ranks(cfg) -> dict[str, Any]:
     if distributed.world_size() == 1 or torch.cuda.is_available():
         return {}
     if cfg.deepspeed.config is not None:
-        raise ConfigError(f"deepspeed={cfg.deepspeed.name} over {distributed.world_size()} CPU processes: accelerate "
-                         "runs DeepSpeed across processes on GPUs only; use deepspeed=none (DDP over gloo), "
-                         "or one process (DeepSpeed in a world of one)")
+        raise ConfigError(
+            f"deepspeed={cfg.deepspeed.name} over {distributed.world_size()} CPU processes: accelerate "
+            "runs DeepSpeed across processes on GPUs only; use deepspeed=none (DDP over gloo), "
+            "or one process (DeepSpeed in a world of one)"
+        )
     return {"use_cpu": True}

@@ -1,8 +1,8 @@
 """Zero-shot LLM-as-a-judge: no training; the base model judges with the prompt of conf/judge/.
 
-    python -m genrm_exp objective=zero_shot_direct          # P(A) / (P(A) + P(B)) after "[["
-    python -m genrm_exp objective=zero_shot_cot             # k sampled rationales, majority vote
-    python -m genrm_exp objective=zero_shot judge=cot       # the same, with the judge group chosen by hand
+python -m genrm_exp objective=zero_shot_direct          # P(A) / (P(A) + P(B)) after "[["
+python -m genrm_exp objective=zero_shot_cot             # k sampled rationales, majority vote
+python -m genrm_exp objective=zero_shot judge=cot       # the same, with the judge group chosen by hand
 """
 
 from __future__ import annotations

@@ -19,4 +19,3 @@ give the accuracy of picking the longer and the shorter response.
     star.py     STaR per-iteration table and curves (star.png)
     charts.py   accuracy per set with intervals (report.png)
 """
-

@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     histories = star_histories(runs)
     cal = calibration([r for r in runs if r["metrics"]])
-    (out / "report.md").write_text(markdown(runs) + judge_markdown(runs) + calibration_markdown(cal) + star_markdown(histories))
+    (out / "report.md").write_text(
+        markdown(runs) + judge_markdown(runs) + calibration_markdown(cal) + star_markdown(histories)
+    )
     if reliability_chart(cal, out / "reliability.png"):
         print(f"wrote {out / 'reliability.png'} (calibration of P(chosen))")
     chart(runs, out / "report.png")

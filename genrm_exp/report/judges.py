@@ -62,12 +62,24 @@ def judge_markdown(runs: list[dict]) -> str:
     if not rows:
         return ""
     header = ["run", "set", *JUDGE_COLUMNS.values()]
-    return "\n".join(["", "## Judges: position bias, invalid verdicts, voting", "",
-                      "A-rate: share of valid verdicts naming the response shown first (0.5 = no position preference); "
-                      "position consistency: pairs whose verdict survives swapping the order (judge.order=both); "
-                      "closed: share of chains that ended without a verdict and were given one from the model's "
-                      "A/B odds (judge.close_verdict, not the paper's method).", "",
-                      "| " + " | ".join(header) + " |", "|" + "---|" * len(header), *rows]) + "\n"
+    return (
+        "\n".join(
+            [
+                "",
+                "## Judges: position bias, invalid verdicts, voting",
+                "",
+                "A-rate: share of valid verdicts naming the response shown first (0.5 = no position preference); "
+                "position consistency: pairs whose verdict survives swapping the order (judge.order=both); "
+                "closed: share of chains that ended without a verdict and were given one from the model's "
+                "A/B odds (judge.close_verdict, not the paper's method).",
+                "",
+                "| " + " | ".join(header) + " |",
+                "|" + "---|" * len(header),
+                *rows,
+            ]
+        )
+        + "\n"
+    )
 
 
 def calibration(runs: list[dict], n_bins: int = 10) -> list[tuple[str, list[dict], float, int]]:
@@ -76,16 +88,27 @@ def calibration(runs: list[dict], n_bins: int = 10) -> list[tuple[str, list[dict
     for run in runs:
         probs = pooled_probs(Path(run["dir"]))
         if probs:
-            out.append((run["name"], metrics.reliability_bins(probs, n_bins),
-                        metrics.expected_calibration_error(probs, n_bins), len(probs)))
+            out.append(
+                (
+                    run["name"],
+                    metrics.reliability_bins(probs, n_bins),
+                    metrics.expected_calibration_error(probs, n_bins),
+                    len(probs),
+                )
+            )
     return out
 
 
 def calibration_markdown(cal) -> str:
     if not cal:
         return ""
-    lines = ["", "## Calibration of P(chosen) (all sets pooled; reliability.png)", "",
-             "| run | ECE | pairs | mean confidence | accuracy of the favoured side |", "|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Calibration of P(chosen) (all sets pooled; reliability.png)",
+        "",
+        "| run | ECE | pairs | mean confidence | accuracy of the favoured side |",
+        "|---|---|---|---|---|",
+    ]
     for name, bins, ece, n in cal:
         filled = [b for b in bins if b["count"]]
         conf = sum(b["mean_confidence"] * b["count"] for b in filled) / n
@@ -107,8 +130,12 @@ def reliability_chart(cal, path: Path) -> bool:
     ax.plot([0.5, 1.0], [0.5, 1.0], color="grey", lw=0.8, ls="--", label="perfectly calibrated")
     for name, bins, ece, _ in cal:
         filled = [b for b in bins if b["count"]]
-        ax.plot([b["mean_confidence"] for b in filled], [b["accuracy"] for b in filled], marker="o",
-                label=f"{name[:40]} (ECE {ece:.3f})")
+        ax.plot(
+            [b["mean_confidence"] for b in filled],
+            [b["accuracy"] for b in filled],
+            marker="o",
+            label=f"{name[:40]} (ECE {ece:.3f})",
+        )
     ax.set_xlabel("confidence max(p, 1 - p)")
     ax.set_ylabel("accuracy of the favoured response")
     ax.set_xlim(0.5, 1.0)

@@ -42,14 +42,19 @@ def sweep_axes(runs: list[dict]) -> set[str]:
     return axes
 
 
-def column_protocols(runs: list[dict], sets: list[str]) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], list[str]]]:
+def column_protocols(
+    runs: list[dict], sets: list[str]
+) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], list[str]]]:
     """({set: the column's protocol fields}, {(run name, set): [how the cell differs]})."""
     swept = sweep_axes(runs)
     columns: dict[str, dict[str, str]] = {}
     marked: dict[tuple[str, str], list[str]] = {}
     for name in sets:
-        cells = {r["name"]: scoring_protocol.fields(r["metrics"][name].get("protocol")) for r in runs
-                 if r["metrics"] and name in r["metrics"]}
+        cells = {
+            r["name"]: scoring_protocol.fields(r["metrics"][name].get("protocol"))
+            for r in runs
+            if r["metrics"] and name in r["metrics"]
+        }
         cells = {k: v for k, v in cells.items() if v}
         if not cells:
             continue
@@ -61,16 +66,27 @@ def column_protocols(runs: list[dict], sets: list[str]) -> tuple[dict[str, dict[
 def protocol_markdown(columns: dict[str, dict[str, str]], marked: dict[tuple[str, str], list[str]]) -> list[str]:
     if not columns:
         return []
-    lines = ["", "## How each column was scored", "",
-             "The protocol of each evaluation set (metrics.json `<set>.protocol`): the judge, the order policy every "
-             "pairwise judge obeys, the vote, the sampling engine and its dtype, the weights' dtype, the fit and the code "
-             "version. Fields a sweep varies on purpose say so.", "", "| sets | protocol |", "|---|---|"]
+    lines = [
+        "",
+        "## How each column was scored",
+        "",
+        "The protocol of each evaluation set (metrics.json `<set>.protocol`): the judge, the order policy every "
+        "pairwise judge obeys, the vote, the sampling engine and its dtype, the weights' dtype, the fit and the code "
+        "version. Fields a sweep varies on purpose say so.",
+        "",
+        "| sets | protocol |",
+        "|---|---|",
+    ]
     grouped: dict[str, list[str]] = {}
     for name, values in columns.items():  # columns scored alike share a line
         grouped.setdefault(scoring_protocol.line(values), []).append(name)
     lines += [f"| {', '.join(names)} | {text} |" for text, names in grouped.items()]
     if marked:
-        lines += ["", f"{MARK} These cells were scored otherwise than the rest of their column, for a reason no sweep "
-                  "chose, so they are not comparable with it:", ""]
+        lines += [
+            "",
+            f"{MARK} These cells were scored otherwise than the rest of their column, for a reason no sweep "
+            "chose, so they are not comparable with it:",
+            "",
+        ]
         lines += [f"- {run} / {name}: {'; '.join(why)}" for (run, name), why in sorted(marked.items())]
     return lines

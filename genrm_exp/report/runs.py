@@ -1,6 +1,6 @@
 """Run folders below the given roots, with their metrics, and labels for the report's rows.
 
-    runs = find_runs([Path("outputs/multirun/2026-11-26_10-00-00")]); short_names(runs)
+runs = find_runs([Path("outputs/multirun/2026-11-26_10-00-00")]); short_names(runs)
 """
 
 from __future__ import annotations
@@ -21,8 +21,13 @@ def find_runs(roots: list[Path]) -> list[dict]:
             metrics_file = folder / "metrics.json"
             metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
             info = (metrics or {}).get("_run", {})
-            run = {"dir": folder, "name": info.get("run_name") or folder.name, "metrics": metrics,
-                   "objective": info.get("objective", ""), "overrides": info.get("overrides")}
+            run = {
+                "dir": folder,
+                "name": info.get("run_name") or folder.name,
+                "metrics": metrics,
+                "objective": info.get("objective", ""),
+                "overrides": info.get("overrides"),
+            }
             if metrics is None:
                 run.update(failed_run(folder, config))
             runs.append(run)

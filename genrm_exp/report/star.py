@@ -40,19 +40,36 @@ def star_markdown(histories) -> str:
     if not histories:
         return ""
     sets = _sets(histories)
-    lines = ["", "## STaR iterations", "",
-             "Yield: share of pairs with at least one right chain. Accuracy: maj@k / maj@1 in %.", ""]
+    lines = [
+        "",
+        "## STaR iterations",
+        "",
+        "Yield: share of pairs with at least one right chain. Accuracy: maj@k / maj@1 in %.",
+        "",
+    ]
     header = ["run", "iter", "source", "yield %", "kept", "dropped keys", "rationale tokens", "train steps", *sets]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, history in histories:
         for e in history:
             b, t, s = e.get("build", {}), e.get("train", {}), e.get("sample", {})
             dropped = sum(v for k, v in b.items() if k.startswith("dropped_keys"))
-            accs = [f"{_pct(e['eval'][x]['accuracy'])} / {_pct(e['eval'][x].get('maj1_accuracy'))}" if x in e["eval"] else "-"
-                    for x in sets]
-            row = [name, str(e["iteration"]), s.get("source", "base model"), _pct(b.get("yield")), str(b.get("kept", "-")),
-                   str(dropped) if b else "-", f"{b['rationale_tokens_mean']:.0f}" if b else "-",
-                   str(t.get("steps", t.get("skipped", "-"))), *accs]
+            accs = [
+                f"{_pct(e['eval'][x]['accuracy'])} / {_pct(e['eval'][x].get('maj1_accuracy'))}"
+                if x in e["eval"]
+                else "-"
+                for x in sets
+            ]
+            row = [
+                name,
+                str(e["iteration"]),
+                s.get("source", "base model"),
+                _pct(b.get("yield")),
+                str(b.get("kept", "-")),
+                str(dropped) if b else "-",
+                f"{b['rationale_tokens_mean']:.0f}" if b else "-",
+                str(t.get("steps", t.get("skipped", "-"))),
+                *accs,
+            ]
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -70,7 +87,7 @@ def star_chart(histories, path: Path) -> bool:
     cols = min(3, len(sets))
     rows = -(-len(sets) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
-    for ax in axes.flat[len(sets):]:
+    for ax in axes.flat[len(sets) :]:
         ax.set_visible(False)
     for ax, name in zip(axes.flat, sets):
         for i, (run, history) in enumerate(histories):
@@ -80,7 +97,14 @@ def star_chart(histories, path: Path) -> bool:
             ax.plot(x, [100 * p[1]["accuracy"] for p in points], "o-", color=color, label=f"{run[:40]} maj@k")
             maj1 = [(xi, p["maj1_accuracy"]) for xi, (_, p) in zip(x, points) if p.get("maj1_accuracy") is not None]
             if maj1:
-                ax.plot([m[0] for m in maj1], [100 * m[1] for m in maj1], "x--", color=color, alpha=0.6, label=f"{run[:40]} maj@1")
+                ax.plot(
+                    [m[0] for m in maj1],
+                    [100 * m[1] for m in maj1],
+                    "x--",
+                    color=color,
+                    alpha=0.6,
+                    label=f"{run[:40]} maj@1",
+                )
         ax.axhline(50, color="grey", lw=0.8, ls=":")
         ax.set_title(name)
         ax.set_xlabel("STaR iteration")

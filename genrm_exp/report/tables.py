@@ -19,8 +19,14 @@ from genrm_exp.report.runs import set_names
 
 MISMATCH = "≠"
 # How benchmark keys of metrics.json's `_benchmarks` are titled in tables.
-TITLES = {"rewardbench": "RewardBench", "rewardbench2": "RewardBench 2", "rmbench": "RM-Bench", "judgebench": "JudgeBench",
-          "ppe_human": "PPE human preference", "ppe_correctness": "PPE correctness"}
+TITLES = {
+    "rewardbench": "RewardBench",
+    "rewardbench2": "RewardBench 2",
+    "rmbench": "RM-Bench",
+    "judgebench": "JudgeBench",
+    "ppe_human": "PPE human preference",
+    "ppe_correctness": "PPE correctness",
+}
 BASELINES = {"baseline_longer": "baseline: longer response", "baseline_shorter": "baseline: shorter response"}
 
 
@@ -47,8 +53,11 @@ def mismatches(runs: list[dict], sets: list[str]) -> dict[tuple[str, str], str]:
     common one (a cell without a fingerprint, from an older run, is not judged)."""
     out = {}
     for name in sets:
-        prints = {r["name"]: r["metrics"][name]["fingerprint"] for r in runs
-                  if r["metrics"] and "fingerprint" in r["metrics"].get(name, {})}
+        prints = {
+            r["name"]: r["metrics"][name]["fingerprint"]
+            for r in runs
+            if r["metrics"] and "fingerprint" in r["metrics"].get(name, {})
+        }
         if len(set(prints.values())) < 2:
             continue
         common = Counter(prints.values()).most_common(1)[0][0]
@@ -69,8 +78,13 @@ def _baseline_rows(runs: list[dict], sets: list[str], width: int) -> list[str]:
 
 def markdown(runs: list[dict]) -> str:
     sets = set_names(runs)
-    lines = ["# genrm-exp report", "", "Accuracy in % with 95% bootstrap intervals; a tie or invalid verdict counts 0.5. "
-             "The baseline rows pick the longer (shorter) response of each pair.", ""]
+    lines = [
+        "# genrm-exp report",
+        "",
+        "Accuracy in % with 95% bootstrap intervals; a tie or invalid verdict counts 0.5. "
+        "The baseline rows pick the longer (shorter) response of each pair.",
+        "",
+    ]
     header = ["run", *sets, "RewardBench", "objective s", "total s", "GPUs", "GPU-h", "gen. tokens"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += _baseline_rows(runs, sets, len(header))
@@ -83,17 +97,32 @@ def markdown(runs: list[dict]) -> str:
             lines.append("| " + " | ".join([run["name"], f"FAILED: {error}", *(["-"] * (len(header) - 2))]) + " |")
             continue
         cost = m.get("_run", {})
-        cells = [cell(m.get(s)) + (f" {MISMATCH}" if (run["name"], s) in flagged else "")
-                 + (f" {MARK}" if (run["name"], s) in marked else "") for s in sets]
-        row = [run["name"], *cells, benchmark_cell(benchmarks(m).get("rewardbench")),
-               *(_value(cost.get(k)) for k in ("seconds_objective", "seconds_total", "gpus", "gpu_hours", "generated_tokens"))]
+        cells = [
+            cell(m.get(s))
+            + (f" {MISMATCH}" if (run["name"], s) in flagged else "")
+            + (f" {MARK}" if (run["name"], s) in marked else "")
+            for s in sets
+        ]
+        row = [
+            run["name"],
+            *cells,
+            benchmark_cell(benchmarks(m).get("rewardbench")),
+            *(
+                _value(cost.get(k))
+                for k in ("seconds_objective", "seconds_total", "gpus", "gpu_hours", "generated_tokens")
+            ),
+        ]
         lines.append("| " + " | ".join(row) + " |")
     failed = sum(r["metrics"] is None for r in runs)
     if failed:
         lines += ["", f"{failed} of {len(runs)} runs FAILED; each failed folder holds error.txt (the traceback)."]
     if flagged:
-        lines += ["", f"{MISMATCH} These cells scored other inputs than the rest of their column (evaluation-set "
-                  "fingerprints differ: other pairs, or other text after fitting), so they are not comparable with it:", ""]
+        lines += [
+            "",
+            f"{MISMATCH} These cells scored other inputs than the rest of their column (evaluation-set "
+            "fingerprints differ: other pairs, or other text after fitting), so they are not comparable with it:",
+            "",
+        ]
         lines += [f"- {run} / {name}: {why}" for (run, name), why in sorted(flagged.items())]
     lines += protocol_markdown(columns, marked)
     lines += _sections(runs)
@@ -112,8 +141,13 @@ def _sections(runs: list[dict]) -> list[str]:
         shared = [c for c in cols if all(c in entry.get("sections", {}) for _, entry in rows)]
         common = len(rows) > 1 and bool(shared) and len(shared) < len(cols)
         extra = [f"mean of the {len(shared)} sections all rows have"] if common else []
-        lines += ["", f"## {TITLES.get(bench, bench)} sections", "",
-                  "| run | score | " + " | ".join([*cols, *extra]) + " | missing |", "|" + "---|" * (len(cols) + len(extra) + 3)]
+        lines += [
+            "",
+            f"## {TITLES.get(bench, bench)} sections",
+            "",
+            "| run | score | " + " | ".join([*cols, *extra]) + " | missing |",
+            "|" + "---|" * (len(cols) + len(extra) + 3),
+        ]
         for name, entry in rows:
             vals = [f"{100 * entry['sections'][c]:.1f}" if c in entry.get("sections", {}) else "-" for c in cols]
             if common:
@@ -121,8 +155,11 @@ def _sections(runs: list[dict]) -> list[str]:
             missing = ", ".join(entry.get("missing_sections", [])) or "-"
             lines.append(f"| {name} | {benchmark_cell(entry)} | " + " | ".join(vals) + f" | {missing} |")
         if common:
-            lines += ["", f"Comparable across rows: the mean over {', '.join(shared)} (each row's own score averages "
-                      "the sections it has)."]
+            lines += [
+                "",
+                f"Comparable across rows: the mean over {', '.join(shared)} (each row's own score averages "
+                "the sections it has).",
+            ]
     return lines
 
 

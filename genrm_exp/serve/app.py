@@ -94,8 +94,12 @@ def build_app(rm, cfg) -> FastAPI:
     template = Template.of(rm.tokenizer)
     batch_size = int(cfg.batch_size or rm.batch_size)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge")  # one model call at a time
-    limits = {"batch_size": batch_size, "max_wait_s": float(cfg.max_wait_ms) / 1000, "queue_limit": int(cfg.queue_limit),
-              "executor": executor}
+    limits = {
+        "batch_size": batch_size,
+        "max_wait_s": float(cfg.max_wait_ms) / 1000,
+        "queue_limit": int(cfg.queue_limit),
+        "executor": executor,
+    }
     batchers: dict[str, Batcher] = {}
 
     def judge_items(items: list) -> list:
@@ -142,7 +146,9 @@ def build_app(rm, cfg) -> FastAPI:
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise HTTPError(400, f"malformed JSON: {err}") from None
         if isinstance(schema, dict):  # {key: schema when the body has key, None: otherwise}
-            schema = next((v for k, v in schema.items() if k is not None and isinstance(data, dict) and k in data), schema[None])
+            schema = next(
+                (v for k, v in schema.items() if k is not None and isinstance(data, dict) and k in data), schema[None]
+            )
         try:
             return TypeAdapter(schema).validate_python(data)
         except ValidationError as err:
@@ -169,8 +175,11 @@ def build_app(rm, cfg) -> FastAPI:
             return [float(r) for r in await run("rewards", list(zip(prompts, responses)))]
         missing = [i for i, r in enumerate(references) if r is None]
         if missing:
-            raise HTTPError(422, f"a pairwise judge scores a response against a reference: items {missing[:10]} have "
-                                 "none (send references, or labels holding the reference responses)")
+            raise HTTPError(
+                422,
+                f"a pairwise judge scores a response against a reference: items {missing[:10]} have "
+                "none (send references, or labels holding the reference responses)",
+            )
         results = await run("pairs", list(zip(prompts, responses, references)))
         return [float(r["p_a"]) for r in results]
 
@@ -191,8 +200,9 @@ def build_app(rm, cfg) -> FastAPI:
     async def reward(request: Request):
         req = await body(request, RewardsIn)
         check_size(len(req.items))
-        out = await rewards([_prompt(i.prompt) for i in req.items], [i.response for i in req.items],
-                            [i.reference for i in req.items])
+        out = await rewards(
+            [_prompt(i.prompt) for i in req.items], [i.response for i in req.items], [i.reference for i in req.items]
+        )
         return {"rewards": out}
 
     @app.post("/v1/judge")
@@ -210,10 +220,18 @@ def build_app(rm, cfg) -> FastAPI:
     @app.get("/info")
     async def info(request: Request):
         authorize(request)
-        return {**rm.info(), "serving": {"batch_size": batch_size, "max_wait_ms": float(cfg.max_wait_ms),
-                                         "queue_limit": int(cfg.queue_limit), "max_request_pairs": max_pairs,
-                                         "max_request_bytes": max_bytes, "request_timeout_s": timeout,
-                                         "token": token is not None},
-                "batches": {name: b.stats() for name, b in batchers.items()}}
+        return {
+            **rm.info(),
+            "serving": {
+                "batch_size": batch_size,
+                "max_wait_ms": float(cfg.max_wait_ms),
+                "queue_limit": int(cfg.queue_limit),
+                "max_request_pairs": max_pairs,
+                "max_request_bytes": max_bytes,
+                "request_timeout_s": timeout,
+                "token": token is not None,
+            },
+            "batches": {name: b.stats() for name, b in batchers.items()},
+        }
 
     return app

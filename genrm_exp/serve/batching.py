@@ -31,11 +31,14 @@ class _Job:
 
 
 class Batcher:
-    def __init__(self, fn: Callable[[list], list], *, batch_size: int, max_wait_s: float, queue_limit: int,
-                 executor: Executor):
+    def __init__(
+        self, fn: Callable[[list], list], *, batch_size: int, max_wait_s: float, queue_limit: int, executor: Executor
+    ):
         if batch_size < 1 or queue_limit < 1 or max_wait_s < 0:
-            raise ValueError(f"batch_size={batch_size}, queue_limit={queue_limit}, max_wait_s={max_wait_s}: "
-                             "expected batch_size >= 1, queue_limit >= 1, max_wait_s >= 0")
+            raise ValueError(
+                f"batch_size={batch_size}, queue_limit={queue_limit}, max_wait_s={max_wait_s}: "
+                "expected batch_size >= 1, queue_limit >= 1, max_wait_s >= 0"
+            )
         self.fn, self.batch_size, self.max_wait_s, self.queue_limit = fn, batch_size, max_wait_s, queue_limit
         self.executor = executor
         self._queue: deque[_Job] = deque()
@@ -54,9 +57,13 @@ class Batcher:
             await asyncio.gather(self._task, return_exceptions=True)
 
     def stats(self) -> dict:
-        return {"calls": sum(self.batch_sizes.values()), "items": sum(n * c for n, c in self.batch_sizes.items()),
-                "batch_sizes": {str(n): c for n, c in sorted(self.batch_sizes.items())}, "rejected": self.rejected,
-                "pending": self._pending}
+        return {
+            "calls": sum(self.batch_sizes.values()),
+            "items": sum(n * c for n, c in self.batch_sizes.items()),
+            "batch_sizes": {str(n): c for n, c in sorted(self.batch_sizes.items())},
+            "rejected": self.rejected,
+            "pending": self._pending,
+        }
 
     async def submit(self, items: Sequence) -> list:
         if self._pending + len(items) > self.queue_limit:

@@ -46,8 +46,9 @@ def post(url: str, path: str, payload: dict, *, token: str | None = None, timeou
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(payload).encode(), headers=headers,
-                                     method="POST")
+    request = urllib.request.Request(
+        url.rstrip("/") + path, data=json.dumps(payload).encode(), headers=headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
@@ -78,16 +79,35 @@ class RemoteReward:
     pairwise judge compares against (reward = P(completion beats reference)); a scalar reward model
     ignores it."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, reference_key: str = "reference", token_env: str = TOKEN_ENV,
-                 timeout: float = 300.0, chunk: int = 16, name: str = "genrm_served"):
-        self.url, self.reference_key, self.token_env, self.timeout, self.chunk = url, reference_key, token_env, timeout, chunk
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        reference_key: str = "reference",
+        token_env: str = TOKEN_ENV,
+        timeout: float = 300.0,
+        chunk: int = 16,
+        name: str = "genrm_served",
+    ):
+        self.url, self.reference_key, self.token_env, self.timeout, self.chunk = (
+            url,
+            reference_key,
+            token_env,
+            timeout,
+            chunk,
+        )
         self.__name__ = name  # TRL logs each reward function under its __name__
 
     def __call__(self, prompts: Sequence, completions: Sequence, **columns) -> list[float]:
         references = columns.get(self.reference_key)
-        items = [{"prompt": _prompt(p), "response": _text(c),
-                  "reference": None if references is None else _text(references[i])}
-                 for i, (p, c) in enumerate(zip(prompts, completions, strict=True))]
+        items = [
+            {
+                "prompt": _prompt(p),
+                "response": _text(c),
+                "reference": None if references is None else _text(references[i]),
+            }
+            for i, (p, c) in enumerate(zip(prompts, completions, strict=True))
+        ]
         chunks = [items[i : i + self.chunk] for i in range(0, len(items), self.chunk)]
         token = os.environ.get(self.token_env) or None
 
@@ -98,9 +118,18 @@ class RemoteReward:
             return [float(r) for part in pool.map(send, chunks) for r in part]
 
 
-def compute_score(data_source=None, solution_str: str = "", ground_truth=None, extra_info: dict | None = None, *,
-                  url: str | None = None, prompt_key: str = "question", token_env: str = TOKEN_ENV,
-                  timeout: float = 300.0, **_verl: object) -> dict:
+def compute_score(
+    data_source=None,
+    solution_str: str = "",
+    ground_truth=None,
+    extra_info: dict | None = None,
+    *,
+    url: str | None = None,
+    prompt_key: str = "question",
+    token_env: str = TOKEN_ENV,
+    timeout: float = 300.0,
+    **_verl: object,
+) -> dict:
     """verl's custom reward function: {"score": reward} of one response. `url` defaults to the
     environment's GENRM_SERVE_URL, else http://127.0.0.1:5000; verl's reward-loop extras
     (reward_router_address, reward_model_tokenizer) are accepted and not used."""
@@ -109,8 +138,13 @@ def compute_score(data_source=None, solution_str: str = "", ground_truth=None, e
         raise KeyError(f"compute_score reads the prompt from extra_info[{prompt_key!r}]; got keys {sorted(extra_info)}")
     reference = ground_truth if isinstance(ground_truth, str) else None
     item = {"prompt": _prompt(extra_info[prompt_key]), "response": solution_str, "reference": reference}
-    answer = post(url or os.environ.get("GENRM_SERVE_URL", DEFAULT_URL), "/v1/reward", {"items": [item]},
-                  token=os.environ.get(token_env) or None, timeout=timeout)
+    answer = post(
+        url or os.environ.get("GENRM_SERVE_URL", DEFAULT_URL),
+        "/v1/reward",
+        {"items": [item]},
+        token=os.environ.get(token_env) or None,
+        timeout=timeout,
+    )
     return {"score": float(answer["rewards"][0])}
 
 

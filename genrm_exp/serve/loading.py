@@ -28,14 +28,18 @@ def check_weights(folder: Path, allow_pickle: bool) -> None:
         return
     pickled = sorted(p.name for pattern in PICKLED for p in folder.rglob(pattern))
     if pickled and not any(folder.rglob("*.safetensors")):
-        raise ConfigError(f"{folder} holds pickled weights only ({', '.join(pickled[:3])}): loading them can run "
-                          "code; convert them to safetensors, or serve with allow_pickle=true if you trust them")
+        raise ConfigError(
+            f"{folder} holds pickled weights only ({', '.join(pickled[:3])}): loading them can run "
+            "code; convert them to safetensors, or serve with allow_pickle=true if you trust them"
+        )
 
 
 def check_remote_code(model_cfg, allowed: bool) -> None:
     if bool(model_cfg.trust_remote_code) and not allowed:
-        raise ConfigError(f"model {model_cfg.name} asks for trust_remote_code: serve with trust_remote_code=true "
-                          "only if you trust its code")
+        raise ConfigError(
+            f"model {model_cfg.name} asks for trust_remote_code: serve with trust_remote_code=true "
+            "only if you trust its code"
+        )
 
 
 def load(cfg):
@@ -46,7 +50,9 @@ def load(cfg):
 
         run_dir = Path(str(cfg.run_dir))
         if not (run_dir / "config.yaml").is_file():
-            raise ConfigError(f"run_dir={run_dir}: no config.yaml (expected a run folder written by `python -m genrm_exp`)")
+            raise ConfigError(
+                f"run_dir={run_dir}: no config.yaml (expected a run folder written by `python -m genrm_exp`)"
+            )
         check_remote_code(OmegaConf.load(run_dir / "config.yaml").model, bool(cfg.trust_remote_code))
         ckpt = checkpoints.latest(run_dir) if cfg.checkpoint is None else checkpoints.check(Path(str(cfg.checkpoint)))
         if ckpt is not None:
@@ -66,5 +72,10 @@ def zero_shot(cfg):
         model_cfg.update(name=name, source="hub", path=name, trust_remote_code=bool(cfg.trust_remote_code))
         check_weights(Path(name), bool(cfg.allow_pickle))
     check_remote_code(OmegaConf.create(model_cfg), bool(cfg.trust_remote_code))
-    return RewardModel.zero_shot(model_cfg, judge=str(cfg.judge.style), device=cfg.device,
-                                 source=str(cfg.pretrained or model_cfg["name"]), **judge_overrides(cfg))
+    return RewardModel.zero_shot(
+        model_cfg,
+        judge=str(cfg.judge.style),
+        device=cfg.device,
+        source=str(cfg.pretrained or model_cfg["name"]),
+        **judge_overrides(cfg),
+    )

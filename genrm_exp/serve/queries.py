@@ -38,12 +38,14 @@ class Template:
         specials = tuple(sorted({t for t in tokenizer.all_special_tokens if t}, key=len, reverse=True))
         if tokenizer.chat_template is None:
             return cls("", "", "", specials)
-        text = tokenizer.apply_chat_template([{"role": "user", "content": SENTINEL}], tokenize=False,
-                                             add_generation_prompt=True)
-        bare = tokenizer.apply_chat_template([{"role": "user", "content": SENTINEL}], tokenize=False,
-                                             add_generation_prompt=False)
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": SENTINEL}], tokenize=False, add_generation_prompt=True
+        )
+        bare = tokenizer.apply_chat_template(
+            [{"role": "user", "content": SENTINEL}], tokenize=False, add_generation_prompt=False
+        )
         head, tail = text.split(SENTINEL, 1)
-        opener = text[len(bare):] if text.startswith(bare) else ""
+        opener = text[len(bare) :] if text.startswith(bare) else ""
         return cls(head, tail, opener, specials)
 
     def strip_specials(self, text: str) -> str:
@@ -67,7 +69,7 @@ class Template:
     def split(self, query: str, prompt: str | None) -> tuple[str, str]:
         """(user text, response) of one OpenRLHF query."""
         if prompt is not None and query.startswith(prompt):
-            return self.unwrap(prompt), self.strip_specials(query[len(prompt):])
+            return self.unwrap(prompt), self.strip_specials(query[len(prompt) :])
         if self.opener and self.opener in query:
             at = query.rindex(self.opener) + len(self.opener)
             return self.unwrap(query[:at]), self.strip_specials(query[at:])

@@ -79,11 +79,15 @@ def sample_stats(samples: Sequence[Mapping]) -> dict:
 
 def _length_stats(texts: Sequence[str]) -> dict:
     words = [len(t.split()) for t in texts]
-    return {"rationale_words_mean": sum(words) / len(words) if words else 0.0,
-            "rationale_chars_mean": sum(map(len, texts)) / len(texts) if texts else 0.0}
+    return {
+        "rationale_words_mean": sum(words) / len(words) if words else 0.0,
+        "rationale_chars_mean": sum(map(len, texts)) / len(texts) if texts else 0.0,
+    }
 
 
-def sft_rows(samples: Sequence[Mapping], keep: int, rationalized: Sequence[Mapping] | None = None) -> tuple[list[dict], dict]:
+def sft_rows(
+    samples: Sequence[Mapping], keep: int, rationalized: Sequence[Mapping] | None = None
+) -> tuple[list[dict], dict]:
     """Prompt/completion rows from the right chains (sampled first, then rationalized), at most
     `keep` per key; keys with none are dropped and counted."""
     if keep < 1:
@@ -102,12 +106,19 @@ def sft_rows(samples: Sequence[Mapping], keep: int, rationalized: Sequence[Mappi
             source = "sampled" if n < own else "rationalized"
             from_rationalizer += source == "rationalized"
             rows.append({"key": row["key"], "prompt": row["prompt"], "completion": text, "source": source})
-    stats = {"kept": len(rows), "kept_keys": len(samples) - dropped, "dropped_keys_no_right": dropped,
-             "kept_rationalized": from_rationalizer, **_length_stats([r["completion"] for r in rows])}
+    stats = {
+        "kept": len(rows),
+        "kept_keys": len(samples) - dropped,
+        "dropped_keys_no_right": dropped,
+        "kept_rationalized": from_rationalizer,
+        **_length_stats([r["completion"] for r in rows]),
+    }
     return rows, stats
 
 
-def dpo_rows(samples: Sequence[Mapping], keep: int, rationalized: Sequence[Mapping] | None = None) -> tuple[list[dict], dict]:
+def dpo_rows(
+    samples: Sequence[Mapping], keep: int, rationalized: Sequence[Mapping] | None = None
+) -> tuple[list[dict], dict]:
     """Prompt/chosen/rejected rows: the i-th right chain against the i-th wrong chain of a key, at
     most `keep` per key. Keys with no right chain, no wrong chain, or neither are dropped and counted
     (an invalid chain, with no verdict, is neither right nor wrong)."""
@@ -125,8 +136,12 @@ def dpo_rows(samples: Sequence[Mapping], keep: int, rationalized: Sequence[Mappi
             continue
         for chosen, rejected in list(zip(right, wrong))[:keep]:
             rows.append({"key": row["key"], "prompt": row["prompt"], "chosen": chosen, "rejected": rejected})
-    stats = {"kept": len(rows), "kept_keys": len(samples) - sum(dropped.values()), **dropped,
-             **_length_stats([r["chosen"] for r in rows])}
+    stats = {
+        "kept": len(rows),
+        "kept_keys": len(samples) - sum(dropped.values()),
+        **dropped,
+        **_length_stats([r["chosen"] for r in rows]),
+    }
     return rows, stats
 
 

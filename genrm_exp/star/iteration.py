@@ -41,8 +41,16 @@ def render(judge_cfg, tokenizer, pair, order: str, hint_label: str | None = None
     """The CoT judge prompt for a pair shown in `order` (prompts.render_pair, the renderer every
     judge uses); with `hint_label`, the rationalizer's known answer appended."""
     instruction = filtering.hint_text(hint, hint_label) if hint_label is not None else None
-    return render_pair(tokenizer, judge_cfg, pair.prompt_messages(), pair.chosen, pair.rejected, order,
-                       open_verdict=False, instruction=instruction)
+    return render_pair(
+        tokenizer,
+        judge_cfg,
+        pair.prompt_messages(),
+        pair.chosen,
+        pair.rejected,
+        order,
+        open_verdict=False,
+        instruction=instruction,
+    )
 
 
 class Sampler:
@@ -73,8 +81,14 @@ class Sampler:
         # judge.backend=vllm: the merged checkpoint is saved once beside it (iter_<i>/vllm_model) for
         # every stage that samples from it; the engine stops when this stage's sampler goes away.
         merged = None if self.bootstrap or self.checkpoint is None else self.checkpoint.parent / "vllm_model"
-        self._generator = Generator.from_judge(self._model, self.tokenizer, cfg.judge, batch_size=int(cfg.star.batch_size),
-                                               model_dir=merged, workdir=self.ctx.run_dir / "vllm")
+        self._generator = Generator.from_judge(
+            self._model,
+            self.tokenizer,
+            cfg.judge,
+            batch_size=int(cfg.star.batch_size),
+            model_dir=merged,
+            workdir=self.ctx.run_dir / "vllm",
+        )
 
     def __call__(self, items, seed: int) -> list[dict]:
         from genrm_exp.generation import SamplingParams
@@ -82,8 +96,14 @@ class Sampler:
         star = self.ctx.cfg.star
         if self._generator is None:
             self._load()
-        params = SamplingParams(k=self.k, temperature=float(star.temperature), top_p=float(star.top_p),
-                                max_new_tokens=int(star.max_new_tokens), seed=seed, stop_at_verdict=True)
+        params = SamplingParams(
+            k=self.k,
+            temperature=float(star.temperature),
+            top_p=float(star.top_p),
+            max_new_tokens=int(star.max_new_tokens),
+            seed=seed,
+            stop_at_verdict=True,
+        )
         prompts = [it.prompt for it in items]
         texts = self._generator.sample(prompts, params, desc="star sample")
         if star.close_verdict is None:
@@ -91,8 +111,9 @@ class Sampler:
         from genrm_exp.judges.direct import DirectJudge
 
         scorer = DirectJudge(self._model, self.tokenizer, self.ctx.cfg.judge, seed=seed)
-        texts, closed = close_verdicts(scorer, prompts, texts, close=str(star.close_verdict),
-                                       temperature=float(star.temperature), seed=seed)
+        texts, closed = close_verdicts(
+            scorer, prompts, texts, close=str(star.close_verdict), temperature=float(star.temperature), seed=seed
+        )
         return [{"texts": t, "closed": c} for t, c in zip(texts, closed)]
 
 
@@ -132,16 +153,37 @@ class Iteration:
         if self.bootstrapped() and star.bootstrap.rationales_file is not None:
             texts = read_rationales(star.bootstrap.rationales_file)
             items = [Item.make(p.id, s, render(judge, self.ctx.tokenizer, p, s)) for p, s in self.plan()]
-            info = sample_items(self.folder / "samples.jsonl", items, lambda chunk, _: [texts.get(i.key, []) for i in chunk],
-                                chunk_size=int(star.chunk_size), seed=seed)
-            return {**info, "source": "rationales_file", "keys_without_rationales": sum(i.key not in texts for i in items)}
+            info = sample_items(
+                self.folder / "samples.jsonl",
+                items,
+                lambda chunk, _: [texts.get(i.key, []) for i in chunk],
+                chunk_size=int(star.chunk_size),
+                seed=seed,
+            )
+            return {
+                **info,
+                "source": "rationales_file",
+                "keys_without_rationales": sum(i.key not in texts for i in items),
+            }
         bootstrap = self.bootstrapped()
         sampler = Sampler(self.ctx, self.sampler_checkpoint, bootstrap=bootstrap, k=int(star.k))
-        items = [Item.make(p.id, s, render(judge, sampler.tokenizer, p, s), render(judge, self.ctx.tokenizer, p, s))
-                 for p, s in self.plan()]
-        info = sample_items(self.folder / "samples.jsonl", items, sampler, chunk_size=int(star.chunk_size),
-                            seed=seed, kill_after_chunks=self._fault())
-        return {**info, "source": "bootstrap_model" if bootstrap else "latest_model", "model": self._model_name(bootstrap)}
+        items = [
+            Item.make(p.id, s, render(judge, sampler.tokenizer, p, s), render(judge, self.ctx.tokenizer, p, s))
+            for p, s in self.plan()
+        ]
+        info = sample_items(
+            self.folder / "samples.jsonl",
+            items,
+            sampler,
+            chunk_size=int(star.chunk_size),
+            seed=seed,
+            kill_after_chunks=self._fault(),
+        )
+        return {
+            **info,
+            "source": "bootstrap_model" if bootstrap else "latest_model",
+            "model": self._model_name(bootstrap),
+        }
 
     def _model_name(self, bootstrap: bool) -> str:
         if bootstrap:
@@ -158,15 +200,35 @@ class Iteration:
         bootstrap = self.bootstrapped() and star.bootstrap.model is not None
         sampler = Sampler(self.ctx, self.sampler_checkpoint, bootstrap=bootstrap, k=int(star.rationalizer.k))
         items = [
-            Item.make(row["id"], row["order"], render(self.ctx.cfg.judge, sampler.tokenizer, by_id[row["id"]],
-                      row["order"], hint_label=row["label"], hint=str(star.rationalizer.hint)),
-                      train_prompt=row["prompt"])
-            for row in samples if row["key"] in wanted
+            Item.make(
+                row["id"],
+                row["order"],
+                render(
+                    self.ctx.cfg.judge,
+                    sampler.tokenizer,
+                    by_id[row["id"]],
+                    row["order"],
+                    hint_label=row["label"],
+                    hint=str(star.rationalizer.hint),
+                ),
+                train_prompt=row["prompt"],
+            )
+            for row in samples
+            if row["key"] in wanted
         ]
-        info = sample_items(self.folder / "rationalized.jsonl", items, sampler, chunk_size=int(star.chunk_size),
-                            seed=stage_seed(int(self.ctx.cfg.seed), self.index, "rationalize"), kill_after_chunks=self._fault())
-        return {**info, "rationalized_right_keys": len(items) - len(filtering.keys_without_right(
-            read_jsonl(self.folder / "rationalized.jsonl")))}
+        info = sample_items(
+            self.folder / "rationalized.jsonl",
+            items,
+            sampler,
+            chunk_size=int(star.chunk_size),
+            seed=stage_seed(int(self.ctx.cfg.seed), self.index, "rationalize"),
+            kill_after_chunks=self._fault(),
+        )
+        return {
+            **info,
+            "rationalized_right_keys": len(items)
+            - len(filtering.keys_without_right(read_jsonl(self.folder / "rationalized.jsonl"))),
+        }
 
     def build(self, kind: str) -> dict:
         """The training set from the samples (and rationalized chains): SFT rows or DPO pairs."""
@@ -181,8 +243,12 @@ class Iteration:
         texts = [r["completion" if kind == "sft" else "chosen"] for r in rows]
         tok = self.ctx.tokenizer
         tokens = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
-        return {**filtering.sample_stats(samples), **stats, "file": ROWS_FILE[kind],
-                "rationale_tokens_mean": sum(tokens) / len(tokens) if tokens else 0.0}
+        return {
+            **filtering.sample_stats(samples),
+            **stats,
+            "file": ROWS_FILE[kind],
+            "rationale_tokens_mean": sum(tokens) / len(tokens) if tokens else 0.0,
+        }
 
     def train(self, kind: str, make_trainer: Callable) -> dict:
         """Train from `start_checkpoint` on the built rows; save to checkpoint/ (via a temporary
@@ -190,10 +256,14 @@ class Iteration:
         the same result), or resumes from the trainer's own checkpoints when it saves any."""
         rows = read_jsonl(self.folder / ROWS_FILE[kind])
         if not rows:
-            return {"skipped": "no training rows (no right chain, or no right/wrong pair, was sampled)", "checkpoint": None}
+            return {
+                "skipped": "no training rows (no right chain, or no right/wrong pair, was sampled)",
+                "checkpoint": None,
+            }
         model, peft_config = policy.start_model(self.ctx.cfg, self.ctx.tokenizer, self.start_checkpoint)
-        trainer = make_trainer(self.ctx, model, peft_config, rows, stage=self.folder.name,
-                               start_checkpoint=self.start_checkpoint)
+        trainer = make_trainer(
+            self.ctx, model, peft_config, rows, stage=self.folder.name, start_checkpoint=self.start_checkpoint
+        )
         # With trainer.args.save_strategy=steps, a train stage killed half-way goes on from the
         # trainer's last checkpoint (iter_<i>/trainer/checkpoint-N) instead of starting over.
         resume = any(Path(trainer.args.output_dir).glob("checkpoint-*"))
@@ -206,6 +276,12 @@ class Iteration:
         distributed.barrier()
         if distributed.is_main():
             replace_dir(tmp, self.folder / "checkpoint")
-        return {"rows": len(rows), "steps": int(trainer.state.global_step), "train_loss": float(result.training_loss),
-                "started_from": str(self.start_checkpoint.relative_to(self.ctx.run_dir)) if self.start_checkpoint else "base",
-                "checkpoint": "checkpoint"}
+        return {
+            "rows": len(rows),
+            "steps": int(trainer.state.global_step),
+            "train_loss": float(result.training_loss),
+            "started_from": str(self.start_checkpoint.relative_to(self.ctx.run_dir))
+            if self.start_checkpoint
+            else "base",
+            "checkpoint": "checkpoint",
+        }

@@ -65,8 +65,16 @@ def eval_stage(ctx, folder: Path, checkpoint: Path | None) -> dict:
     majority vote over judge.k chains (maj@k) and of the first chain alone (maj@1)."""
     out = folder / "eval"
     judge = ReplayJudge(out / "predictions", lambda: cot_judge(ctx, checkpoint))
-    results = evaluate(judge, ctx.eval_sets, out, bootstrap_samples=int(ctx.cfg.eval.bootstrap_samples), seed=int(ctx.cfg.seed),
-                       protocol=judge_protocol(ctx.cfg, distributed.device().type), fits=ctx.fits, code=ctx.code)
+    results = evaluate(
+        judge,
+        ctx.eval_sets,
+        out,
+        bootstrap_samples=int(ctx.cfg.eval.bootstrap_samples),
+        seed=int(ctx.cfg.seed),
+        protocol=judge_protocol(ctx.cfg, distributed.device().type),
+        fits=ctx.fits,
+        code=ctx.code,
+    )
     distributed.barrier()  # rank 0 has written every set's predictions, which the summary replays
     if distributed.is_main():
         write_json_atomic(out / "metrics.json", results)
@@ -74,8 +82,12 @@ def eval_stage(ctx, folder: Path, checkpoint: Path | None) -> dict:
     for name, m in set_entries(results):
         records = judge.predict(ctx.eval_sets[name], name)  # replayed from the file just written
         maj1 = [r["score_maj1"] for r in records if "score_maj1" in r]
-        summary[name] = {"accuracy": m["accuracy"], "maj1_accuracy": sum(maj1) / len(maj1) if maj1 else None,
-                         "k": int(ctx.cfg.judge.k), **{k: v for k, v in m.items() if k in ("n", "invalid", "ece")}}
+        summary[name] = {
+            "accuracy": m["accuracy"],
+            "maj1_accuracy": sum(maj1) / len(maj1) if maj1 else None,
+            "k": int(ctx.cfg.judge.k),
+            **{k: v for k, v in m.items() if k in ("n", "invalid", "ece")},
+        }
     benchmarks = results.get("_benchmarks", {})
     if benchmarks:
         summary["_benchmarks"] = {name: {"score": b["score"]} for name, b in benchmarks.items()}
@@ -90,20 +102,29 @@ def guard(ctx) -> None:
 
     path = ctx.run_dir / "star_config.json"
     engine = ctx.cfg.judge.engine
-    now = {**resume.settings(ctx.cfg), "_engine": None if engine is None else OmegaConf.to_container(engine),
-           "_code": ctx.code}
+    now = {
+        **resume.settings(ctx.cfg),
+        "_engine": None if engine is None else OmegaConf.to_container(engine),
+        "_code": ctx.code,
+    }
     if path.is_file():
         saved = json.loads(path.read_text(encoding="utf-8"))
-        changed = resume.changed({k: v for k, v in saved.items() if k not in ("_engine", "_code")},
-                                 {k: v for k, v in now.items() if k not in ("_engine", "_code")})
+        changed = resume.changed(
+            {k: v for k, v in saved.items() if k not in ("_engine", "_code")},
+            {k: v for k, v in now.items() if k not in ("_engine", "_code")},
+        )
         if changed:
-            raise ConfigError(f"{ctx.run_dir} holds a STaR run made with other settings ({', '.join(changed[:8])}); "
-                             "rerun with the original settings, or choose another folder (hydra.run.dir=...)")
+            raise ConfigError(
+                f"{ctx.run_dir} holds a STaR run made with other settings ({', '.join(changed[:8])}); "
+                "rerun with the original settings, or choose another folder (hydra.run.dir=...)"
+            )
         before, after = saved.get("_engine"), now["_engine"]
         if before is not None and after is not None and before["backend"] != after["backend"]:
-            raise ConfigError(f"{ctx.run_dir}: its STaR stages sampled with judge.backend resolved to {before['backend']} "
-                              f"({before['reason']}), here it resolves to {after['backend']} ({after['reason']}); set "
-                              f"judge.backend={before['backend']} to go on as it began, or choose another folder")
+            raise ConfigError(
+                f"{ctx.run_dir}: its STaR stages sampled with judge.backend resolved to {before['backend']} "
+                f"({before['reason']}), here it resolves to {after['backend']} ({after['reason']}); set "
+                f"judge.backend={before['backend']} to go on as it began, or choose another folder"
+            )
         if code_version.decide(str(ctx.cfg.on_code_change), saved.get("_code"), f"the STaR run in {ctx.run_dir}"):
             return
         if distributed.is_main():  # on_code_change=rerun: its stages are computed again
@@ -136,7 +157,9 @@ def run_star(ctx, recipe: Recipe):
         _publish(ctx, history)
     latest: Path | None = None
     for i in range(1, n + 1):
-        it = Iteration(ctx, i, parts[i - 1], ctx.run_dir / f"iter_{i}", latest, latest if star.init == "latest" else None)
+        it = Iteration(
+            ctx, i, parts[i - 1], ctx.run_dir / f"iter_{i}", latest, latest if star.init == "latest" else None
+        )
         entry, latest = _iteration(ctx, recipe, it, Stages(it.folder, fault_after=fault))
         history.append(entry)
         _publish(ctx, history)

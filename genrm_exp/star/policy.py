@@ -31,12 +31,15 @@ def start_model(cfg, tokenizer, checkpoint: Path | None):
     """(model, peft_config) for a trainer. From a LoRA checkpoint the adapter is loaded trainable
     and peft_config is None; from scratch the trainer gets the base model and a fresh LoRA config."""
     if checkpoint is None:
-        return checkpoints.base_model(cfg, tokenizer, head="causal_lm"), lora_config(cfg.peft, cfg.model.lora_targets,
-                                                                                     head="causal_lm")
+        return checkpoints.base_model(cfg, tokenizer, head="causal_lm"), lora_config(
+            cfg.peft, cfg.model.lora_targets, head="causal_lm"
+        )
     adapter = checkpoints.is_adapter(checkpoints.check(checkpoint))
     if adapter != bool(cfg.peft.enabled):
         kind = "a LoRA adapter" if adapter else "a full model"
-        raise ConfigError(f"{checkpoint} is {kind} but peft.enabled is {bool(cfg.peft.enabled)}; use a fresh run folder")
+        raise ConfigError(
+            f"{checkpoint} is {kind} but peft.enabled is {bool(cfg.peft.enabled)}; use a fresh run folder"
+        )
     return checkpoints.load(cfg, tokenizer, checkpoint, head="causal_lm", trainable=True), None
 
 

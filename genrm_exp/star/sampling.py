@@ -68,12 +68,26 @@ class Item:
 
     @classmethod
     def make(cls, pair_id: str, order: str, prompt: str, train_prompt: str | None = None, **extra) -> Item:
-        return cls(key_of(pair_id, order), pair_id, order, label_as_shown(order), prompt,
-                   prompt if train_prompt is None else train_prompt, dict(extra))
+        return cls(
+            key_of(pair_id, order),
+            pair_id,
+            order,
+            label_as_shown(order),
+            prompt,
+            prompt if train_prompt is None else train_prompt,
+            dict(extra),
+        )
 
     def row(self, texts: Sequence[str], **fields) -> dict:
-        row = {"key": self.key, "id": self.pair_id, "order": self.order, "label": self.label,
-               "prompt": self.train_prompt, "texts": list(texts), "verdicts": [parse_verdict(t) for t in texts]}
+        row = {
+            "key": self.key,
+            "id": self.pair_id,
+            "order": self.order,
+            "label": self.label,
+            "prompt": self.train_prompt,
+            "texts": list(texts),
+            "verdicts": [parse_verdict(t) for t in texts],
+        }
         if self.prompt != self.train_prompt:
             row["sampled_prompt"] = self.prompt
         return {**row, **self.extra, **fields}
@@ -100,7 +114,9 @@ def read_partial(path: Path) -> dict[str, dict]:
             row = json.loads(line)
             rows[row["key"]] = row
         except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise DataError(f"{path} line {n}: not a sample row with a 'key' ({err}); delete the file to resample") from err
+            raise DataError(
+                f"{path} line {n}: not a sample row with a 'key' ({err}); delete the file to resample"
+            ) from err
     return rows
 
 
@@ -117,8 +133,16 @@ def chunks(items: Sequence[Item], size: int) -> list[list[Item]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def sample_items(path: Path, items: Sequence[Item], fn: SampleFn, *, chunk_size: int, seed: int,
-                 kill_after_chunks: int | None = None, log=print) -> dict:
+def sample_items(
+    path: Path,
+    items: Sequence[Item],
+    fn: SampleFn,
+    *,
+    chunk_size: int,
+    seed: int,
+    kill_after_chunks: int | None = None,
+    log=print,
+) -> dict:
     """Sample every item not yet in the partial file, chunk by chunk; write `path` when complete.
 
     Under several ranks the chunks still missing are dealt out in rounds, rank r taking the r-th of
@@ -150,7 +174,11 @@ def sample_items(path: Path, items: Sequence[Item], fn: SampleFn, *, chunk_size:
             texts = fn(chunk, seed)  # the whole chunk, so its inputs never depend on where a crash fell
             if len(texts) != len(chunk):
                 raise RuntimeError(f"sampler returned {len(texts)} results for {len(chunk)} prompts")
-            rows = [it.row(t) if isinstance(t, list) else it.row(**t) for it, t in zip(chunk, texts) if it.key not in done_keys]
+            rows = [
+                it.row(t) if isinstance(t, list) else it.row(**t)
+                for it, t in zip(chunk, texts)
+                if it.key not in done_keys
+            ]
             local.append((n, rows))
             sampled_here += 1
         for n, rows in distributed.gather(local):  # this round's chunks, in plan order

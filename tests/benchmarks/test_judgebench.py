@@ -16,21 +16,35 @@ from genrm_exp.data.loaders import load_pairs
 
 # source, label, order_verdicts ("A" = the better response), right by upstream's rule
 CASES = [
-    ("mmlu-pro-law", "A>B", ["A", "A"], True),               # +2
-    ("mmlu-pro-math", "B>A", ["A", "B"], False),             # 0: one right, one wrong
-    ("livebench-math", "A>B", ["A", "tie"], True),           # +1
+    ("mmlu-pro-law", "A>B", ["A", "A"], True),  # +2
+    ("mmlu-pro-math", "B>A", ["A", "B"], False),  # 0: one right, one wrong
+    ("livebench-math", "A>B", ["A", "tie"], True),  # +1
     ("livebench-reasoning", "B>A", ["invalid", "B"], False),  # -1
-    ("livecodebench", "A>B", ["tie", "tie"], False),          # 0
+    ("livecodebench", "A>B", ["tie", "tie"], False),  # 0
 ]
 
 
 @pytest.fixture
 def pairs(tmp_path):
     path = tmp_path / "dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl"
-    path.write_text("".join(json.dumps({
-        "pair_id": f"id-{n}", "original_id": n, "source": source, "question": f"question {n}",
-        "response_model": "gpt-4o-2024-05-13", "response_A": f"answer A {n}", "response_B": f"answer B {n}",
-        "label": label}) + "\n" for n, (source, label, _, _) in enumerate(CASES)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "pair_id": f"id-{n}",
+                    "original_id": n,
+                    "source": source,
+                    "question": f"question {n}",
+                    "response_model": "gpt-4o-2024-05-13",
+                    "response_A": f"answer A {n}",
+                    "response_B": f"answer B {n}",
+                    "label": label,
+                }
+            )
+            + "\n"
+            for n, (source, label, _, _) in enumerate(CASES)
+        )
+    )
     return load_pairs({"format": "judgebench", "path": str(path), "source": "judgebench"})[0]
 
 
@@ -38,8 +52,16 @@ def records(pairs):
     out = []
     for p, (_, _, verdicts, _) in zip(pairs, CASES):
         value = [1.0 if v == "A" else 0.0 if v == "B" else 0.5 for v in verdicts]
-        out.append({"id": p.id, "subset": p.subset, "orders": ["AB", "BA"], "order_verdicts": verdicts,
-                    "score": sum(value) / 2, "p_chosen": sum(value) / 2})
+        out.append(
+            {
+                "id": p.id,
+                "subset": p.subset,
+                "orders": ["AB", "BA"],
+                "order_verdicts": verdicts,
+                "score": sum(value) / 2,
+                "p_chosen": sum(value) / 2,
+            }
+        )
     return out
 
 
@@ -59,15 +81,22 @@ def test_two_orders_combine_by_upstreams_rule(pairs):
 
 def test_scalar_rewards_need_a_strictly_higher_chosen(pairs):
     rewards = [(2, 1), (1, 1), (0, 1), (3, 0), (1, 2)]
-    recs = [{"id": p.id, "subset": p.subset, "r_chosen": c, "r_rejected": r, "score": 0.5, "p_chosen": None}
-            for p, (c, r) in zip(pairs, rewards)]
+    recs = [
+        {"id": p.id, "subset": p.subset, "r_chosen": c, "r_rejected": r, "score": 0.5, "p_chosen": None}
+        for p, (c, r) in zip(pairs, rewards)
+    ]
     assert score("judgebench", pairs, recs)["score"] == 0.4
 
 
 def test_results_layout_is_run_judges_lines(pairs):
     layout = leaderboard_json("judgebench", "my-judge", "Generative RM", pairs, records(pairs))
-    assert layout["scores"] == {"mmlu-pro": 0.5, "livebench-reasoning": 0.0, "livebench-math": 1.0,
-                                "livecodebench": 0.0, "Overall": 0.4}
+    assert layout["scores"] == {
+        "mmlu-pro": 0.5,
+        "livebench-reasoning": 0.0,
+        "livebench-math": 1.0,
+        "livecodebench": 0.0,
+        "Overall": 0.4,
+    }
     line = layout["pairs"][0]
     assert line["pair_id"] == "id-0" and line["label"] == "A>B" and line["source"] == "mmlu-pro-law"
     # The second judgment is of the swapped order: the better response shown second wins as "B>A".

@@ -18,15 +18,29 @@ from genrm_exp.data.loaders import load_pairs
 def human_rows():
     """Rows as lmarena-ai/PPE-Human-Preference-V1 (split test) stores them."""
     base = {"model_a": "m1", "model_b": "m2", "language": "English", "conv_metadata": {"turns": 1}}
-    return [{**base, "question_id": f"q{n}", "prompt": f"prompt {n}", "response_1": f"one {n}",
-             "response_2": f"two {n}", "winner": w} for n, w in enumerate(["model_a", "model_b", "tie", "tie (bothbad)"])]
+    return [
+        {
+            **base,
+            "question_id": f"q{n}",
+            "prompt": f"prompt {n}",
+            "response_1": f"one {n}",
+            "response_2": f"two {n}",
+            "winner": w,
+        }
+        for n, w in enumerate(["model_a", "model_b", "tie", "tie (bothbad)"])
+    ]
 
 
 def correctness_row(qid, scores, conflicts):
     """A row as lmarena-ai/PPE-*-Best-of-K (split train) stores it: K answers, their grades."""
-    return {"question_id": qid, "model_name": "gpt-4o-mini", "prompt": f"question {qid}",
-            **{f"response_{k + 1}": f"answer {k} of {qid}" for k in range(len(scores))},
-            "scores": scores, "sampled_conflict_pairs": conflicts}
+    return {
+        "question_id": qid,
+        "model_name": "gpt-4o-mini",
+        "prompt": f"question {qid}",
+        **{f"response_{k + 1}": f"answer {k} of {qid}" for k in range(len(scores))},
+        "scores": scores,
+        "sampled_conflict_pairs": conflicts,
+    }
 
 
 def test_human_votes_ties_dropped_and_counted(tmp_path):
@@ -46,27 +60,41 @@ def correctness(tmp_path):
     .5 .7 .9 .1: c0r1 lost, the others won (2/3); the top reward (.9) is a correct answer (1).
     math: grades [0, 1], conflict [0,1] -> c1r0; rewards 2, 1: lost (0), top is wrong (0)."""
     sets, rewards = [], {}
-    for subset, row, r in (("mmlu_pro", correctness_row("a", [True, False, True, False], [[0, 1], [3, 2], [0, 3]]),
-                            [0.5, 0.7, 0.9, 0.1]),
-                           ("math", correctness_row("b", [0, 1], [[0, 1]]), [2.0, 1.0])):
+    for subset, row, r in (
+        ("mmlu_pro", correctness_row("a", [True, False, True, False], [[0, 1], [3, 2], [0, 3]]), [0.5, 0.7, 0.9, 0.1]),
+        ("math", correctness_row("b", [0, 1], [[0, 1]]), [2.0, 1.0]),
+    ):
         path = tmp_path / f"{subset}.jsonl"
         path.write_text(json.dumps(row) + "\n")
-        sets += load_pairs({"format": "ppe_correctness", "path": str(path), "source": "ppe_correctness",
-                            "subset": subset})[0]
+        sets += load_pairs(
+            {"format": "ppe_correctness", "path": str(path), "source": "ppe_correctness", "subset": subset}
+        )[0]
         rewards[subset] = r
     recs = []
     for p in sets:
         i, j = (int(x) for x in p.id.rsplit("/c", 1)[1].split("r"))
         rc, rr = rewards[p.subset][i], rewards[p.subset][j]
-        recs.append({"id": p.id, "subset": p.subset, "r_chosen": rc, "r_rejected": rr,
-                     "score": float(rc > rr), "p_chosen": None})
+        recs.append(
+            {
+                "id": p.id,
+                "subset": p.subset,
+                "r_chosen": rc,
+                "r_rejected": rr,
+                "score": float(rc > rr),
+                "p_chosen": None,
+            }
+        )
     return sets, recs
 
 
 def test_conflict_pairs_put_the_correct_answer_first(correctness):
     pairs, _ = correctness
-    assert [p.id for p in pairs] == ["mmlu_pro:a:gpt-4o-mini/c0r1", "mmlu_pro:a:gpt-4o-mini/c2r3",
-                                     "mmlu_pro:a:gpt-4o-mini/c0r3", "math:b:gpt-4o-mini/c1r0"]
+    assert [p.id for p in pairs] == [
+        "mmlu_pro:a:gpt-4o-mini/c0r1",
+        "mmlu_pro:a:gpt-4o-mini/c2r3",
+        "mmlu_pro:a:gpt-4o-mini/c0r3",
+        "math:b:gpt-4o-mini/c1r0",
+    ]
     assert (pairs[1].chosen, pairs[1].rejected) == ("answer 2 of a", "answer 3 of a")
     assert pairs[0].group == "mmlu_pro:a:gpt-4o-mini"
 

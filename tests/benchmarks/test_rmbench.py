@@ -29,8 +29,16 @@ ROWS = [
 
 def rows():
     """Rows as THU-KEG/RM-Bench stores them: chosen / rejected lists in style order."""
-    return [{"id": i, "prompt": f"prompt {i}", "chosen": [f"good {s} {i}" for s in STYLES],
-             "rejected": [f"bad {s} {i}" for s in STYLES], "domain": d} for i, d, _, _ in ROWS]
+    return [
+        {
+            "id": i,
+            "prompt": f"prompt {i}",
+            "chosen": [f"good {s} {i}" for s in STYLES],
+            "rejected": [f"bad {s} {i}" for s in STYLES],
+            "domain": d,
+        }
+        for i, d, _, _ in ROWS
+    ]
 
 
 @pytest.fixture
@@ -65,8 +73,9 @@ def test_domains_and_levels_on_hand_computed_numbers(scored):
     5/12, normal 11/24, easy 3/8."""
     pairs, records = scored
     out = score("rmbench", pairs, records)
-    assert out["sections"] == pytest.approx({"chat": 1 / 3, "math": 0.0, "code": 1 / 3, "safety": 1.0,
-                                             "easy": 3 / 8, "normal": 11 / 24, "hard": 5 / 12})
+    assert out["sections"] == pytest.approx(
+        {"chat": 1 / 3, "math": 0.0, "code": 1 / 3, "safety": 1.0, "easy": 3 / 8, "normal": 11 / 24, "hard": 5 / 12}
+    )
     assert out["score"] == pytest.approx(5 / 12) and out["n_items"] == 5 and out["partial"] is False
     assert out["matrices"]["chat"] == [[0.5, 0.0, 0.0], [0.5, 0.5, 0.0], [0.5, 0.5, 0.5]]
 
@@ -83,5 +92,9 @@ def test_results_layout_and_rows(scored):
     layout = leaderboard_json("rmbench", "my-rm", "Seq. Classifier", pairs, records)
     assert layout["total_avg_acc"] == pytest.approx(5 / 12) and layout["hard_acc"] == pytest.approx(5 / 12)
     assert set(layout) >= {"chat", "math", "code", "safety", "normal_acc", "easy_acc"}
-    assert layout["rows"][0] == {"id": "1", "domain": "chat", "score_chosen": [1.0, 2.0, 3.0],
-                                 "score_rejected": [0.0, 1.5, 2.5]}
+    assert layout["rows"][0] == {
+        "id": "1",
+        "domain": "chat",
+        "score_chosen": [1.0, 2.0, 3.0],
+        "score_rejected": [0.0, 1.5, 2.5],
+    }

@@ -44,8 +44,10 @@ def test_a_best_of_n_response_is_cut_once_for_all_its_pairs():
 def item(n_rejected: int, words: int) -> list[Pair]:
     prompt = (Message("user", "question " * words),)
     chosen = "good answer " * words
-    return [Pair(f"b:{i}", prompt, chosen, f"bad answer {i} " * words, "rewardbench2", "Focus", group="b")
-            for i in range(n_rejected)]
+    return [
+        Pair(f"b:{i}", prompt, chosen, f"bad answer {i} " * words, "rewardbench2", "Focus", group="b")
+        for i in range(n_rejected)
+    ]
 
 
 def test_fit_eval_cuts_a_shared_chosen_response_the_same_in_every_pair(tokenizer):

@@ -22,8 +22,17 @@ COLUMNS = {"prompt": "question", "a": "answer1", "b": "answer2", "label": "pref"
 
 
 def votes(labels):
-    return [{"qid": f"q{n}", "question": f"question {n}", "answer1": f"first {n}", "answer2": f"second {n}",
-             "pref": label, "topic": "math" if n % 2 else "chat"} for n, label in enumerate(labels)]
+    return [
+        {
+            "qid": f"q{n}",
+            "question": f"question {n}",
+            "answer1": f"first {n}",
+            "answer2": f"second {n}",
+            "pref": label,
+            "topic": "math" if n % 2 else "chat",
+        }
+        for n, label in enumerate(labels)
+    ]
 
 
 def spec(path, labels, **extra):
@@ -45,8 +54,9 @@ def test_labels_one_two(tmp_path):
 def test_labels_a_greater_b_with_id_and_subset(tmp_path):
     path = tmp_path / "votes.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in votes(["A>B", "B>A"])))
-    pairs, _ = load_pairs(spec(path, {"A>B": "a", "B>A": "b"}, columns={**COLUMNS, "id": "qid", "subset": "topic"},
-                               source="votes"))
+    pairs, _ = load_pairs(
+        spec(path, {"A>B": "a", "B>A": "b"}, columns={**COLUMNS, "id": "qid", "subset": "topic"}, source="votes")
+    )
     assert better(pairs) == ["first", "second"]
     assert [(p.id, p.subset, p.source) for p in pairs] == [("chat:q0", "chat", "votes"), ("math:q1", "math", "votes")]
 
@@ -73,19 +83,28 @@ def test_unmapped_label_names_file_line_and_key(tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in votes([1, 3])))
     with pytest.raises(DataError) as e:
         load_pairs(spec(path, {1: "a", 2: "b"}))
-    assert str(e.value) == (f"{path} line 2: key 'pref' is 3 (expected one of ['1', '2']: the values of the spec's "
-                            "labels)")
+    assert str(e.value) == (
+        f"{path} line 2: key 'pref' is 3 (expected one of ['1', '2']: the values of the spec's labels)"
+    )
     assert load_pairs(spec(path, {1: "a", 2: "b"}), on_bad_row="skip")[1].skipped == {"bad_value": 1}
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ({"labels": None}, "data spec labels is None (expected a mapping from each label value to one of ['a', 'b', 'tie']"),
-    ({"labels": {1: "left"}}, "data spec labels is {1: 'left'} (expected a mapping"),
-    ({"labels": {1: "a", "1": "b"}}, "two label values read the same as text"),
-    ({"ties": "count"}, "data spec ties is 'count' (expected one of ['drop', 'half'])"),
-    ({"columns": {"prompt": "question", "a": "answer1"}}, "expected column names (strings) for ['prompt', 'a', 'b', "
-                                                          "'label'] and optionally ['id', 'subset']"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"labels": None},
+            "data spec labels is None (expected a mapping from each label value to one of ['a', 'b', 'tie']",
+        ),
+        ({"labels": {1: "left"}}, "data spec labels is {1: 'left'} (expected a mapping"),
+        ({"labels": {1: "a", "1": "b"}}, "two label values read the same as text"),
+        ({"ties": "count"}, "data spec ties is 'count' (expected one of ['drop', 'half'])"),
+        (
+            {"columns": {"prompt": "question", "a": "answer1"}},
+            "expected column names (strings) for ['prompt', 'a', 'b', 'label'] and optionally ['id', 'subset']",
+        ),
+    ],
+)
 def test_spec_errors(tmp_path, extra, message):
     path = tmp_path / "votes.json"
     path.write_text(json.dumps(votes([1])))
@@ -104,7 +123,9 @@ def test_set_added_from_the_command_line(tmp_path):
     path = tmp_path / "votes.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in votes([1, 2, 0])))
     columns = "columns:{prompt:question,a:answer1,b:answer2,label:pref}"
-    cfg = compose([f"+eval.sets.votes={{format:labelled,path:'{path}',source:votes,{columns},labels:{{1:a,2:b,0:tie}}}}"])
+    cfg = compose(
+        [f"+eval.sets.votes={{format:labelled,path:'{path}',source:votes,{columns},labels:{{1:a,2:b,0:tie}}}}"]
+    )
     assert "llmbar-natural" in cfg.eval.sets  # added beside the default sets
     pairs, report = load_pairs(OmegaConf.to_container(cfg.eval.sets.votes, resolve=True))
     assert better(pairs) == ["first", "second"] and report.skipped == {"tie": 1} and pairs[0].source == "votes"

@@ -50,8 +50,11 @@ def test_fresh_parts_are_balanced_disjoint_and_order_free():
 def test_no_instruction_is_trained_on_in_two_star_iterations():
     """UltraInteract-like groups (several pairs per instruction) and a repeated prompt text: each
     group lands in one part, and the parts stay within a group's size of each other."""
-    pairs = [Pair(f"ui:{t}-{j}", (Message("user", f"task {t}"),), f"good {j}", f"bad {j}", "ui", "ui", f"ui:{t}")
-             for t in range(20) for j in range(1 + t % 4)]
+    pairs = [
+        Pair(f"ui:{t}-{j}", (Message("user", f"task {t}"),), f"good {j}", f"bad {j}", "ui", "ui", f"ui:{t}")
+        for t in range(20)
+        for j in range(1 + t % 4)
+    ]
     pairs += [Pair(f"rep:{j}", (Message("user", "the same question"),), f"a{j}", f"b{j}", "s", "s") for j in range(3)]
     parts = fresh_parts(pairs, 3, seed=0)
     for a in range(3):
@@ -82,9 +85,21 @@ def test_no_instruction_lands_on_both_sides_of_the_heldout_split(tmp_path):
         for turn in range(1 + tree % 4):  # 1 to 4 pairs per instruction
             trajectory = [{"from": "user", "value": f"Solve problem {tree}."}]
             if turn:
-                trajectory += [{"from": "assistant", "value": f"Attempt {turn}"}, {"from": "user", "value": "Try again."}]
-            rows.append({"id": f"t{tree}-{turn}", "parent_id": f"inst{tree}", "task": "Math_CoT", "dataset": "gsm8k",
-                         "trajectory": trajectory, "chosen": f"right {tree}.{turn}", "rejected": f"wrong {tree}.{turn}"})
+                trajectory += [
+                    {"from": "assistant", "value": f"Attempt {turn}"},
+                    {"from": "user", "value": "Try again."},
+                ]
+            rows.append(
+                {
+                    "id": f"t{tree}-{turn}",
+                    "parent_id": f"inst{tree}",
+                    "task": "Math_CoT",
+                    "dataset": "gsm8k",
+                    "trajectory": trajectory,
+                    "chosen": f"right {tree}.{turn}",
+                    "rejected": f"wrong {tree}.{turn}",
+                }
+            )
     path = tmp_path / "ui.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pairs, _ = load_pairs({"format": "ultrainteract", "path": str(path)})
@@ -101,7 +116,11 @@ def test_no_instruction_lands_on_both_sides_of_the_heldout_split(tmp_path):
 
 
 def test_a_cap_keeps_best_of_n_items_whole():
-    items = [Pair(f"b:{i}/{j}", (Message("user", f"q{i}"),), "c", f"r{j}", "b", "b", f"b:{i}") for i in range(4) for j in range(3)]
+    items = [
+        Pair(f"b:{i}/{j}", (Message("user", f"q{i}"),), "c", f"r{j}", "b", "b", f"b:{i}")
+        for i in range(4)
+        for j in range(3)
+    ]
     capped = sample_whole_items(items, 7, seed=0)
     assert len(capped) == 6  # two whole items, not 7 pairs
     assert all(sum(p.group == f"b:{i}" for p in capped) in (0, 3) for i in range(4))
@@ -115,7 +134,11 @@ def test_a_cap_samples_every_subset_in_proportion_and_by_seed():
     other. A cap of 120 takes each source in proportion (not the first 120 rows, all mmlu-pro), the
     same pairs in any input order, other pairs under another seed."""
     counts = {"mmlu-pro": 154, "livebench-reasoning": 98, "livebench-math": 56, "livecodebench": 42}
-    pairs = [Pair(f"{s}:{i}", (Message("user", f"{s} {i}"),), "c", "r", "judgebench", s) for s, n in counts.items() for i in range(n)]
+    pairs = [
+        Pair(f"{s}:{i}", (Message("user", f"{s} {i}"),), "c", "r", "judgebench", s)
+        for s, n in counts.items()
+        for i in range(n)
+    ]
     capped = sample_whole_items(pairs, 120, seed=0)
     got = {s: sum(p.subset == s for p in capped) for s in counts}
     assert sum(got.values()) == 120

@@ -62,7 +62,13 @@ def test_majority_vote_ties_and_invalid_verdicts():
         [["[[A]]", "x"], ["[[A]]", "[[A]]"]],  # both orders: A shown first, then swapped (A = rejected)
     ]
     recs = records_from_texts(pairs, [["AB"], ["AB"], ["BA"], ["AB", "BA"]], texts)
-    assert recs[0]["votes"] == {"counts_a": 2, "counts_b": 1, "invalid": 0, "winner": "A", "prob_a": pytest.approx(2 / 3)}
+    assert recs[0]["votes"] == {
+        "counts_a": 2,
+        "counts_b": 1,
+        "invalid": 0,
+        "winner": "A",
+        "prob_a": pytest.approx(2 / 3),
+    }
     assert (recs[0]["score"], recs[0]["score_maj1"], recs[0]["p_chosen"]) == (1.0, 1.0, pytest.approx(2 / 3))
     assert (recs[1]["verdict"], recs[1]["score"], recs[1]["p_chosen"]) == ("tie", 0.5, 0.5)
     assert (recs[2]["verdict"], recs[2]["score"], recs[2]["invalid"], recs[2]["p_chosen"]) == ("invalid", 0.5, 2, 0.5)
@@ -116,7 +122,9 @@ def test_an_always_a_judge_is_at_chance_and_never_position_consistent(tokenizer,
 
 def test_batched_encoding_equals_one_by_one(tokenizer):
     cfg = _judge_cfg()
-    texts = [render_pair(tokenizer, cfg, _pair(i, "Why? " * i), "AB" if i % 2 else "BA", open_verdict=True) for i in range(5)]
+    texts = [
+        render_pair(tokenizer, cfg, _pair(i, "Why? " * i), "AB" if i % 2 else "BA", open_verdict=True) for i in range(5)
+    ]
     assert encode_batch_for_verdict(tokenizer, texts) == [encode_for_verdict(tokenizer, t) for t in texts]
     with pytest.raises(ValueError, match="open_verdict=True"):
         encode_batch_for_verdict(tokenizer, [texts[0], "no opened verdict"])
@@ -134,7 +142,9 @@ def test_shared_prefix_scoring_equals_a_full_forward_per_text(tokenizer):
     forward of each text alone (float32: 1e-5), over a batch whose rows differ in length."""
     model = tiny_lm(tokenizer, seed=2)
     cfg = _judge_cfg(batch_size=4)
-    pairs = [_pair(i, "Short?" if i % 2 else "A question long enough to need a lot of padding " * (i + 1)) for i in range(6)]
+    pairs = [
+        _pair(i, "Short?" if i % 2 else "A question long enough to need a lot of padding " * (i + 1)) for i in range(6)
+    ]
     texts = [render_pair(tokenizer, cfg, p, "AB", open_verdict=True) for p in pairs]
     encs = [encode_for_verdict(tokenizer, t) for t in texts]
     shared = shared_prefix_len([e.context_ids for e in encs])
@@ -162,8 +172,10 @@ def test_closing_scores_each_prompt_s_chains_together_as_one_call_would(tokenize
     model = tiny_lm(tokenizer, seed=4)
     judge = DirectJudge(model, tokenizer, _judge_cfg(batch_size=3), seed=0)
     prompts = [render_pair(tokenizer, _judge_cfg(), _pair(i), "AB", open_verdict=False) for i in range(3)]
-    rows = [(i, prompts[i] + f"chain {j} of prompt {i}" + " x" * (i + j) + " Verdict: [[") for i, j in
-            [(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]]
+    rows = [
+        (i, prompts[i] + f"chain {j} of prompt {i}" + " x" * (i + j) + " Verdict: [[")
+        for i, j in [(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]
+    ]
     seen: list[int] = []
     hook = model.register_forward_pre_hook(lambda m, args, kw: seen.append(kw["input_ids"].shape[1]), with_kwargs=True)
     try:
@@ -180,10 +192,16 @@ def test_report_shows_judge_extras_and_a_reliability_diagram(tmp_path):
 
     from genrm_exp.report.judges import calibration, calibration_markdown, judge_markdown, reliability_chart
 
-    recs = records_from_probs([_pair(i) for i in range(4)], [["AB", "BA"]] * 4, [[0.9, 0.2], [0.6, 0.7], [0.3, 0.4], [0.8, 0.1]])
+    recs = records_from_probs(
+        [_pair(i) for i in range(4)], [["AB", "BA"]] * 4, [[0.9, 0.2], [0.6, 0.7], [0.3, 0.4], [0.8, 0.1]]
+    )
     (tmp_path / "predictions").mkdir()
     (tmp_path / "predictions" / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
-    run = {"dir": tmp_path, "name": "genrm", "metrics": {"t": set_metrics(recs, bootstrap_samples=20, seed=0), "_run": {}}}
+    run = {
+        "dir": tmp_path,
+        "name": "genrm",
+        "metrics": {"t": set_metrics(recs, bootstrap_samples=20, seed=0), "_run": {}},
+    }
     table = judge_markdown([run])
     assert "| genrm | t |" in table and "pos. consistency" in table
     assert judge_markdown([{"dir": tmp_path, "name": "bt", "metrics": {"t": {"accuracy": 0.5}}}]) == ""

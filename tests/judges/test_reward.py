@@ -7,10 +7,14 @@ from genrm_exp.judges.reward import chat_ids, pad_batch
 
 
 def test_batched_chat_ids_equal_the_chat_template(tokenizer):
-    items = [([{"role": "user", "content": "Hi there"}], "Hello!"),
-             ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Q?"}], "A.")]
-    one_by_one = [list(tokenizer.apply_chat_template([*m, {"role": "assistant", "content": r}], tokenize=True,
-                                                     return_dict=False)) for m, r in items]
+    items = [
+        ([{"role": "user", "content": "Hi there"}], "Hello!"),
+        ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Q?"}], "A."),
+    ]
+    one_by_one = [
+        list(tokenizer.apply_chat_template([*m, {"role": "assistant", "content": r}], tokenize=True, return_dict=False))
+        for m, r in items
+    ]
     assert chat_ids(tokenizer, items) == one_by_one  # no cut: the data layer fitted the texts
 
 

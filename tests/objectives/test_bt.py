@@ -26,7 +26,9 @@ def test_bt_judge_records_follow_rewards(tmp_path):
     assert [r["id"] for r in records] == [p.id for p in pairs]
     for r in records:
         assert r["p_chosen"] == pytest.approx(1 / (1 + math.exp(r["r_rejected"] - r["r_chosen"])))
-        assert r["score"] == (1.0 if r["r_chosen"] > r["r_rejected"] else 0.0 if r["r_chosen"] < r["r_rejected"] else 0.5)
+        assert r["score"] == (
+            1.0 if r["r_chosen"] > r["r_rejected"] else 0.0 if r["r_chosen"] < r["r_rejected"] else 0.5
+        )
     assert (ctx.run_dir / "checkpoint").is_dir()
 
 

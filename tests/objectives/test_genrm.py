@@ -22,7 +22,9 @@ def test_labels_mask_everything_but_the_verdict(tmp_path, orders):
     assert len(rows) == len(pairs) == len(shown)
     verdicts = []
     for row, pair, order in zip(rows, pairs, shown):
-        text = render_pair(ctx.tokenizer, ctx.cfg.judge, pair.prompt_messages(), pair.chosen, pair.rejected, order, open_verdict=True)
+        text = render_pair(
+            ctx.tokenizer, ctx.cfg.judge, pair.prompt_messages(), pair.chosen, pair.rejected, order, open_verdict=True
+        )
         enc = encode_for_verdict(ctx.tokenizer, text)
         labels = row["labels"]
         assert all(label == -100 for label in labels[:-1]), "only the verdict token may carry loss"
@@ -83,10 +85,15 @@ def test_api_loads_the_run_and_serves_as_reward_and_pairwise_judge(tmp_path):
     probs = rm.preferences(prompts, [p.chosen for p in pairs], [p.rejected for p in pairs])
     assert probs == pytest.approx(expected, abs=1e-4)
     p = pairs[0]
-    assert rm.preference(p.question, p.chosen, p.rejected) == pytest.approx(1 - rm.preference(p.question, p.rejected, p.chosen))
+    assert rm.preference(p.question, p.chosen, p.rejected) == pytest.approx(
+        1 - rm.preference(p.question, p.rejected, p.chosen)
+    )
     reward = rm.reward_fn()
-    got = reward(prompts=prompts, completions=[[{"role": "assistant", "content": q.chosen}] for q in pairs],
-                 reference=[q.rejected for q in pairs])
+    got = reward(
+        prompts=prompts,
+        completions=[[{"role": "assistant", "content": q.chosen}] for q in pairs],
+        reference=[q.rejected for q in pairs],
+    )
     assert got == pytest.approx(probs, abs=1e-6)
     assert rm.judge(prompts, [[q.chosen, q.rejected] for q in pairs]) == [0 if x >= 0.5 else 1 for x in probs]
     with pytest.raises(KeyError, match="'reference' column"):

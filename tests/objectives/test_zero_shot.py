@@ -17,8 +17,16 @@ from genrm_exp.objectives import zero_shot
 
 def test_cot_evaluation_end_to_end_with_k_2(tmp_path):
     run = tmp_path / "run"
-    out = genrm(*TINY, "objective=zero_shot_cot", "judge.k=2", "judge.max_new_tokens=8", "judge.order=both",
-                "eval.max_pairs_per_set=3", f"paths.outputs={tmp_path}", f"hydra.run.dir={run}")
+    out = genrm(
+        *TINY,
+        "objective=zero_shot_cot",
+        "judge.k=2",
+        "judge.max_new_tokens=8",
+        "judge.order=both",
+        "eval.max_pairs_per_set=3",
+        f"paths.outputs={tmp_path}",
+        f"hydra.run.dir={run}",
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())
     for name in ("heldout", "llmbar-natural"):
@@ -46,7 +54,9 @@ def test_direct_zero_shot_judge_without_training(tmp_path):
     judge = zero_shot.build(ctx)
     assert isinstance(judge, DirectJudge)
     records = judge.predict(ctx.eval_sets["heldout"], "heldout")
-    assert len(records) == len(ctx.eval_sets["heldout"]) and all(r["orders"] == ["AB", "BA"] for r in records)  # judge.order=both
+    assert len(records) == len(ctx.eval_sets["heldout"]) and all(
+        r["orders"] == ["AB", "BA"] for r in records
+    )  # judge.order=both
     assert not (ctx.run_dir / "checkpoint").exists()
 
 

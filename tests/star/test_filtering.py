@@ -63,7 +63,10 @@ def test_dpo_pairs_right_against_wrong_and_counts_each_drop_reason():
 
 def test_dpo_keep_bounds_pairs_per_key():
     many = [row("m", "AB", "r1 [[A]]", "r2 [[A]]", "w1 [[B]]", "w2 [[B]]", "w3 [[B]]")]
-    assert [(r["chosen"], r["rejected"]) for r in dpo_rows(many, keep=5)[0]] == [("r1 [[A]]", "w1 [[B]]"), ("r2 [[A]]", "w2 [[B]]")]
+    assert [(r["chosen"], r["rejected"]) for r in dpo_rows(many, keep=5)[0]] == [
+        ("r1 [[A]]", "w1 [[B]]"),
+        ("r2 [[A]]", "w2 [[B]]"),
+    ]
     assert len(dpo_rows(many, keep=1)[0]) == 1
 
 
@@ -75,7 +78,12 @@ def test_rationalized_chains_fill_keys_without_right_and_train_on_the_plain_prom
     ]
     rows, stats = sft_rows(SAMPLES, keep=1, rationalized=hinted)
     by_key = {r["key"]: r for r in rows}
-    assert by_key["p1|BA"] == {"key": "p1|BA", "prompt": "P[p1BA]", "completion": "because [[B]]", "source": "rationalized"}
+    assert by_key["p1|BA"] == {
+        "key": "p1|BA",
+        "prompt": "P[p1BA]",
+        "completion": "because [[B]]",
+        "source": "rationalized",
+    }
     assert "p3|AB" not in by_key  # the rationalized chain must still reach the right verdict
     assert stats["kept_rationalized"] == 1 and stats["dropped_keys_no_right"] == 1
     # For DPO a rationalized chain can be the chosen side of a key that only had wrong chains.
@@ -92,8 +100,16 @@ def test_rationalizer_prompt_carries_the_known_answer(tokenizer):
     assert hint_text(hint, "B") == "Explain why response B is better than response A."
     judge = OmegaConf.load("conf/judge/direct.yaml")
     plain = render_pair(tokenizer, judge, [{"role": "user", "content": "Q?"}], "good", "bad", "BA", open_verdict=False)
-    hinted = render_pair(tokenizer, judge, [{"role": "user", "content": "Q?"}], "good", "bad", "BA", open_verdict=False,
-                         instruction=hint_text(hint, "B"))
+    hinted = render_pair(
+        tokenizer,
+        judge,
+        [{"role": "user", "content": "Q?"}],
+        "good",
+        "bad",
+        "BA",
+        open_verdict=False,
+        instruction=hint_text(hint, "B"),
+    )
     end = "[The End of Assistant B's Answer]"
     assert hinted.replace(f"{end}\n\n{hint_text(hint, 'B')}", end) == plain  # the hint closes the user turn
     with pytest.raises(ValueError, match="label"):

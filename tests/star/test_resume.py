@@ -37,8 +37,14 @@ COMMAND = [
 
 
 def genrm(outputs: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "genrm_exp", *COMMAND, f"paths.outputs={outputs}", *extra],
-                          cwd=REPO, env=ENV, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "genrm_exp", *COMMAND, f"paths.outputs={outputs}", *extra],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def run_dir(outputs: Path) -> Path:
@@ -102,8 +108,12 @@ def test_kill_in_sampling_and_after_training_then_resume(tmp_path):
     other = run_dir(fresh)
     assert other.name == run.name
     for i in (1, 2):
-        assert (other / f"iter_{i}" / "samples.jsonl").read_bytes() == (run / f"iter_{i}" / "samples.jsonl").read_bytes()
-        assert (other / f"iter_{i}" / "train_set.jsonl").read_bytes() == (run / f"iter_{i}" / "train_set.jsonl").read_bytes()
+        assert (other / f"iter_{i}" / "samples.jsonl").read_bytes() == (
+            run / f"iter_{i}" / "samples.jsonl"
+        ).read_bytes()
+        assert (other / f"iter_{i}" / "train_set.jsonl").read_bytes() == (
+            run / f"iter_{i}" / "train_set.jsonl"
+        ).read_bytes()
     assert comparable(other / "iterations.json") == comparable(run / "iterations.json")
     again = json.loads((other / "metrics.json").read_text())
     assert {k: v for k, v in again.items() if k != "_run"} == {k: v for k, v in metrics.items() if k != "_run"}

@@ -52,7 +52,9 @@ def test_sampling_writes_plan_order_and_removes_the_partial_file(tmp_path):
     assert info == {"keys": 6, "chunks": 2, "chunks_reused": 0, "chunks_sampled": 2}
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["key"] for r in rows] == ["p0|AB", "p0|BA", "p1|AB", "p1|BA", "p2|AB", "p2|BA"]
-    assert rows[1]["label"] == "B" and rows[1]["verdicts"] == ["A", "A"] and rows[1]["texts"][0] == "7:prompt 0BA:0 [[A]]"
+    assert (
+        rows[1]["label"] == "B" and rows[1]["verdicts"] == ["A", "A"] and rows[1]["texts"][0] == "7:prompt 0BA:0 [[A]]"
+    )
     assert not partial_path(path).exists()
 
 

@@ -54,7 +54,9 @@ def test_one_full_iteration(objective, tmp_path):
     for row in rows:
         if rows_file == "dpo_pairs.jsonl":  # chosen reaches the label, rejected the other verdict
             assert split_chains({"texts": [row["chosen"], row["rejected"]], "label": labels[row["key"]]})[:2] == (
-                [row["chosen"]], [row["rejected"]])
+                [row["chosen"]],
+                [row["rejected"]],
+            )
         else:
             assert split_chains({"texts": [row["completion"]], "label": labels[row["key"]]})[0] == [row["completion"]]
     assert (it / "checkpoint" / "adapter_config.json").is_file()
@@ -86,18 +88,28 @@ def _rows(ctx, kind: str) -> list[dict]:
     rows = []
     for pair in ctx.train[:4]:
         prompt = render(ctx.cfg.judge, ctx.tokenizer, pair, "AB")
-        rows.append({"prompt": prompt, "completion": "A is better. [[A]]", "chosen": "A is better. [[A]]",
-                     "rejected": "B is better. [[B]]"})
+        rows.append(
+            {
+                "prompt": prompt,
+                "completion": "A is better. [[A]]",
+                "chosen": "A is better. [[A]]",
+                "rejected": "B is better. [[B]]",
+            }
+        )
     return rows
 
 
-@pytest.mark.parametrize(("objective", "peft"), [("star_sft", "lora"), ("star_dpo", "lora"), ("star_dpo", "none"),
-                                                 ("star_ipo", "lora"), ("star_sft", "none")])
+@pytest.mark.parametrize(
+    ("objective", "peft"),
+    [("star_sft", "lora"), ("star_dpo", "lora"), ("star_dpo", "none"), ("star_ipo", "lora"), ("star_sft", "none")],
+)
 def test_trainer_step_changes_every_trainable_parameter(objective, peft, tmp_path):
     import importlib
 
     ctx = make_ctx([f"objective={objective}", f"peft={peft}", *STAR], tmp_path)
-    module = importlib.import_module(f"genrm_exp.objectives.{'star_dpo' if 'dpo' in objective or 'ipo' in objective else 'star_sft'}")
+    module = importlib.import_module(
+        f"genrm_exp.objectives.{'star_dpo' if 'dpo' in objective or 'ipo' in objective else 'star_sft'}"
+    )
     model, peft_config = policy.start_model(ctx.cfg, ctx.tokenizer, None)
     trainer = module.make_trainer(ctx, model, peft_config, _rows(ctx, objective), stage="iter_1", start_checkpoint=None)
     if objective == "star_ipo":
@@ -118,13 +130,21 @@ def test_rationalizer_learning_rate_is_twenty_times_the_trainers(tmp_path):
     assert trl_config(SFTConfig, make_ctx(["objective=star_sft", *STAR], tmp_path / "b")).learning_rate == 1e-3
 
 
-@pytest.mark.parametrize(("init", "peft", "start"), [("latest", "lora", "iter_1/checkpoint"), ("latest", "none", "iter_1/checkpoint"),
-                                                   ("base", "lora", "base")])
+@pytest.mark.parametrize(
+    ("init", "peft", "start"),
+    [("latest", "lora", "iter_1/checkpoint"), ("latest", "none", "iter_1/checkpoint"), ("base", "lora", "base")],
+)
 def test_second_iteration_samples_with_the_latest_model_and_trains_from_init(init, peft, start, tmp_path):
     """LoRA from latest: the adapter keeps training and TRL's frozen copy of it is DPO's reference;
     full fine-tuning from latest: the checkpoint is loaded twice (policy and reference)."""
-    ctx, _ = run("star_dpo", tmp_path, "star.iterations=2", f"star.init={init}", f"peft={peft}",
-                 f"star.eval_base={init == 'latest' and peft == 'lora'}")
+    ctx, _ = run(
+        "star_dpo",
+        tmp_path,
+        "star.iterations=2",
+        f"star.init={init}",
+        f"peft={peft}",
+        f"star.eval_base={init == 'latest' and peft == 'lora'}",
+    )
     history = json.loads((ctx.run_dir / "iterations.json").read_text())
     assert [e["iteration"] for e in history] == ([0, 1, 2] if init == "latest" and peft == "lora" else [1, 2])
     weights = "adapter_config.json" if peft == "lora" else "config.json"
@@ -142,8 +162,11 @@ def test_bootstrap_rationales_file_for_the_first_iteration(tmp_path):
     first = ctx0.train[0]
     rationales = tmp_path / "rationales.jsonl"
     rationales.write_text(
-        json.dumps({"id": first.id, "order": "AB", "text": "Sound reasoning. [[A]]"}) + "\n"
-        + json.dumps({"id": first.id, "order": "BA", "texts": ["Wrong way round. [[A]]", "Right. [[B]]"]}) + "\n")
+        json.dumps({"id": first.id, "order": "AB", "text": "Sound reasoning. [[A]]"})
+        + "\n"
+        + json.dumps({"id": first.id, "order": "BA", "texts": ["Wrong way round. [[A]]", "Right. [[B]]"]})
+        + "\n"
+    )
     ctx, _ = run("star_sft", tmp_path, "star.iterations=2", f"star.bootstrap.rationales_file={rationales}")
     history = json.loads((ctx.run_dir / "iterations.json").read_text())
     assert history[0]["sample"]["source"] == "rationales_file" and history[1]["sample"]["source"] == "latest_model"
@@ -160,7 +183,10 @@ def test_bootstrap_model_config_samples_the_first_iteration(tmp_path):
     cfg = compose(["objective=star_sft", "+model@star.bootstrap.model=tiny_random"], tmp_path)
     assert policy.bootstrap_model_cfg(cfg).source == "tiny_random"
     cfg = compose(["objective=star_sft", "star.bootstrap.model=some-org/some-model"], tmp_path)
-    assert policy.bootstrap_model_cfg(cfg).path == "some-org/some-model" and policy.bootstrap_model_cfg(cfg).source == "hub"
+    assert (
+        policy.bootstrap_model_cfg(cfg).path == "some-org/some-model"
+        and policy.bootstrap_model_cfg(cfg).source == "hub"
+    )
     ctx, _ = run("star_sft", tmp_path, "+model@star.bootstrap.model=tiny_random")
     entry = json.loads((ctx.run_dir / "iterations.json").read_text())[-1]
     assert entry["sample"]["source"] == "bootstrap_model" and entry["sample"]["model"] == "tiny-random-llama"
@@ -198,7 +224,6 @@ def test_a_run_folder_made_with_other_settings_is_refused(tmp_path):
     guard(faulty)  # test knobs do not count
 
 
-
 @pytest.mark.slow
 def test_cpu_demo_on_the_embedded_model(tmp_path):
     """experiment=star_demo on SmolLM2-135M-Instruct end to end (10 to 13 minutes on 2 shared cores)."""
@@ -209,8 +234,14 @@ def test_cpu_demo_on_the_embedded_model(tmp_path):
     from conftest import REPO
 
     env = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-m", "genrm_exp", "experiment=star_demo", "objective=star_sft",
-                          f"paths.outputs={tmp_path}"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
+    out = subprocess.run(
+        [sys.executable, "-m", "genrm_exp", "experiment=star_demo", "objective=star_sft", f"paths.outputs={tmp_path}"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     history = json.loads((tmp_path / "runs" / "star_sft" / "experiment=star_demo" / "iterations.json").read_text())
     assert [e["iteration"] for e in history] == [0, 1, 2]
