@@ -12,7 +12,7 @@ A rerun that would reuse a finished run or STaR stage made by other code follows
 `stop` (the default: one line says which run and how to choose), `rerun` (compute it again) or
 `reuse` (keep it; its protocol still names the code that made it, and the report marks it).
 
-Test: python -m pytest tests/test_resume.py -q
+Test: python -m pytest tests/test_reuse.py -q
 """
 
 from __future__ import annotations
