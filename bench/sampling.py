@@ -112,7 +112,7 @@ def sampling(
     Our tokens are those the Generator reports making (EOS included), not a re-tokenisation. With
     `vllm` (and the sampler environment installed) judge.backend=vllm runs too: its warm-up call
     starts the engine, and the row's startup_s is that call's time."""
-    from genrm_exp.generation import Generator, SamplingParams
+    from genrm_exp.sampling.generation import Generator, SamplingParams
 
     model = sampling_model(shape, tokenizer, device)
     prompts = judge_prompts(tokenizer, texts)
@@ -134,7 +134,7 @@ def sampling(
             model, tokenizer, batch_size=batch_prompts * k, compile=True
         )
     vllm_cfg = judge_config("cot").vllm
-    from genrm_exp import vllm_backend
+    from genrm_exp.sampling import vllm_backend
 
     if vllm and vllm_backend.available(vllm_cfg):  # judge.backend=vllm: the engine starts in the warm-up call
         engines[f"vLLM ({vllm_cfg.dtype}, eager)"] = Generator(

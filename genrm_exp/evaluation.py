@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from genrm_exp import benchmarks, distributed, metrics, rewardbench, scoring_protocol
+from genrm_exp import benchmarks, distributed, metrics, scoring_protocol
 from genrm_exp.atomic import write_json_atomic, write_jsonl_atomic
 from genrm_exp.data.fingerprint import fingerprint
 from genrm_exp.data.formats import is_tie
@@ -105,7 +105,6 @@ def evaluate(
     `protocol` (scoring_protocol.judge_protocol), `fits` (per set: the rule and what it cut) and
     `code` (code_version.current()) make each set's `protocol` entry; without `protocol` none is written."""
     results: dict[str, dict] = {}
-    subset_acc: dict[str, float] = {}
     pooled: dict[str, tuple[list, list]] = {}
     model_type = getattr(judge, "rewardbench_model_type", "Seq. Classifier")  # set by every judge class
     name_in_files = model_name or run_dir.name
@@ -124,23 +123,13 @@ def evaluate(
                 protocol, records, fit=(fits or {}).get(name), code=code
             )
         for p, r in zip(pairs, records):
-            if p.source == "rewardbench":
-                subset_acc.setdefault(p.subset, []).append(r["score"])
-            elif p.source in benchmarks.BENCHMARKS:  # pooled over sets: PPE's correctness sets share one source
+            if p.source in benchmarks.BENCHMARKS:  # pooled over sets: RewardBench's subsets, PPE's correctness sets
                 pooled.setdefault(p.source, ([], []))
                 pooled[p.source][0].append(p)
                 pooled[p.source][1].append(r)
         if tracker is not None:
             tracker.table(f"predictions/{name}", records[:200])
     scores: dict[str, dict] = {}
-    if subset_acc:
-        acc = {s: metrics.pair_accuracy(v) for s, v in subset_acc.items()}
-        scores["rewardbench"] = rewardbench.section_scores(acc)
-        if distributed.is_main():
-            write_json_atomic(
-                run_dir / "rewardbench_results.json",
-                rewardbench.to_rewardbench_json(name_in_files, acc, model_type=model_type),
-            )
     for source, (bench_pairs, bench_records) in pooled.items():
         scores[source] = benchmarks.score(source, bench_pairs, bench_records)
         if distributed.is_main():

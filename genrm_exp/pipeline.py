@@ -124,8 +124,8 @@ def fit(
 def resolve_engine(cfg, device_type: str) -> dict:
     """judge.engine: the engine judge.backend resolves to here (once per run); an `auto` that falls
     back to static says why in one line."""
-    from genrm_exp.generation import head_dim_of
-    from genrm_exp.generation import resolve_engine as resolve
+    from genrm_exp.sampling.generation import head_dim_of
+    from genrm_exp.sampling.generation import resolve_engine as resolve
 
     model_config = cfg.model.get("config")
     engine = resolve(cfg.judge, cfg.model, device_type, head_dim_of(model_config) if model_config else None)

@@ -10,7 +10,8 @@
 Run folders are fixed by the command line (conf/config.yaml: hydra.run.dir), so the same command
 finds the same folder. A run is finished when its metrics.json exists (written last, atomically);
 it is reused only when the settings saved beside it (config.yaml) are the same as now, apart from
-the keys in NOT_COMPARED, which change where things are written or logged, not what is computed,
+the keys in NOT_COMPARED (conf/config.yaml: the keys left out of folder names), which change
+where things are written or logged, not what is computed,
 and only when the code that made it is this code, or `on_code_change` says what to do when it is
 not (genrm_exp/code_version.py: stop by default, rerun, or reuse). The engine a finished run sampled
 with (`judge.engine`) is recorded in its protocol, not compared: a finished run computes nothing more.
@@ -23,7 +24,19 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-NOT_COMPARED = ("paths", "logger", "run_name", "rerun", "on_code_change", "star.fault", "judge.engine")
+CONFIG = Path(__file__).resolve().parents[1] / "conf" / "config.yaml"
+
+
+def _non_result_keys() -> tuple[str, ...]:
+    """conf/config.yaml's hydra.job.config.override_dirname.exclude_keys, less `objective` (which
+    names the folder and is compared): the one list of settings that do not change a result."""
+    import yaml
+
+    hydra = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["hydra"]
+    return tuple(k for k in hydra["job"]["config"]["override_dirname"]["exclude_keys"] if k != "objective")
+
+
+NOT_COMPARED = _non_result_keys()
 
 
 def settings(cfg) -> dict:

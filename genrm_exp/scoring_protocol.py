@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from genrm_exp.generation import judge_dtype_name
+from genrm_exp.sampling.generation import judge_dtype_name
 
 # The settings behind each compared field: a sweep over any of them varies the field on purpose.
 FIELD_SETTINGS = {

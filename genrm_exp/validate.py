@@ -84,7 +84,7 @@ def _objective(cfg) -> None:
 
 
 def _model(cfg) -> None:
-    from genrm_exp.generation import DTYPES
+    from genrm_exp.sampling.generation import DTYPES
     from genrm_exp.modeling import SOURCES
 
     one_of("model.source", str(cfg.model.source), SOURCES)
@@ -92,8 +92,8 @@ def _model(cfg) -> None:
 
 
 def _judge(cfg) -> None:
-    from genrm_exp.closing import check_close
-    from genrm_exp.generation import BACKENDS, DTYPES
+    from genrm_exp.sampling.closing import check_close
+    from genrm_exp.sampling.generation import BACKENDS, DTYPES
     from genrm_exp.prompts import STYLES, check_judge_cfg
 
     j = cfg.judge
@@ -161,7 +161,7 @@ def _eval(cfg) -> None:
 
 
 def _star(cfg) -> None:
-    from genrm_exp.closing import check_close
+    from genrm_exp.sampling.closing import check_close
 
     s = cfg.star
     if str(cfg.judge.style) != "cot":

@@ -9,8 +9,8 @@ import torch
 from support import tiny_lm as tiny_lm_of
 from test_generation import _prompts
 
-from genrm_exp.decoding import Decoder, choose, first_stop, uniforms, warp
-from genrm_exp.generation import Generator, SamplingParams, left_pad
+from genrm_exp.sampling.decoding import Decoder, choose, first_stop, uniforms, warp
+from genrm_exp.sampling.generation import Generator, SamplingParams, left_pad
 from genrm_exp.verdicts import closes_answer
 
 

@@ -7,7 +7,7 @@ import pytest
 from support import ALWAYS_A, scripted_lm
 from support import tiny_lm as tiny_lm_of
 
-from genrm_exp.generation import Generator, SamplingParams, sample_seed
+from genrm_exp.sampling.generation import Generator, SamplingParams, sample_seed
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
 """Data flows one way: a module imports only modules of its own layer or lower ones, at module level
 or inside a function. Layers, lowest first:
 
-    0 foundation   errors, verdicts, metrics, rewardbench, benchmarks, orders, atomic, costs, runtime_env,
+    0 foundation   errors, verdicts, metrics, benchmarks, orders, atomic, costs, runtime_env,
                    resume, run_dirs, distributed, data, code_version
-    1 model        prompts, modeling, decoding, generation, closing, vllm_backend, vllm_worker
+    1 model        prompts, modeling, sampling (generation, decoding, vllm_backend, vllm_worker, closing)
     2 checkpoints  checkpoints
     3 judges       judges
     4 evaluation   evaluation, context, tracking, scoring_protocol
@@ -25,7 +25,6 @@ LAYERS = [
         "errors",
         "verdicts",
         "metrics",
-        "rewardbench",
         "benchmarks",
         "orders",
         "atomic",
@@ -38,7 +37,7 @@ LAYERS = [
         "code_version",
         "__init__",
     },
-    {"prompts", "modeling", "decoding", "generation", "closing", "vllm_backend", "vllm_worker"},
+    {"prompts", "modeling", "sampling"},
     {"checkpoints"},
     {"judges"},
     {"evaluation", "context", "tracking", "scoring_protocol"},

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import CACHE, compose, make_ctx
 
-from genrm_exp import vllm_backend
-from genrm_exp.generation import Generator, SamplingParams
+from genrm_exp.sampling import vllm_backend
+from genrm_exp.sampling.generation import Generator, SamplingParams
 from genrm_exp.verdicts import parse_verdict
 
 pytestmark = pytest.mark.skipif(
@@ -52,7 +52,7 @@ def workers() -> list[int]:
             ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-        if b"genrm_exp.vllm_worker" in cmd and ppid == os.getpid():
+        if b"genrm_exp.sampling.vllm_worker" in cmd and ppid == os.getpid():
             found.append(int(proc.name))
     return found
 

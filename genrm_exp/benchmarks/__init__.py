@@ -1,8 +1,7 @@
 """Benchmark scoring from judged pairs, and each benchmark's own results layout.
 
 Pure: standard library and the pairs' fields only, so the tests run in milliseconds. ``BENCHMARKS``
-is keyed by the ``Pair.source`` that each benchmark's eval option stamps (conf/eval/*.yaml);
-RewardBench v1 (source ``rewardbench``) lives in genrm_exp/rewardbench.py.
+is keyed by the ``Pair.source`` that each benchmark's eval option stamps (conf/eval/*.yaml).
 
     result = score("rmbench", pairs, records)  # {"score", "sections", "n_items", "rule", ...extras}
     layout = leaderboard_json("rmbench", "my-model", "Seq. Classifier", pairs, records)
@@ -15,6 +14,7 @@ pairs sharing a ``Pair.group``; an item is right when its chosen response wins e
 
 | source | benchmark | module |
 |---|---|---|
+| rewardbench | allenai/reward-bench | rewardbench |
 | rewardbench2 | allenai/reward-bench-2 | rewardbench2 |
 | rmbench | THU-KEG/RM-Bench | rmbench |
 | judgebench | ScalerLab/JudgeBench | judgebench |
@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from genrm_exp.benchmarks import judgebench, ppe, rewardbench2, rmbench
+from genrm_exp.benchmarks import judgebench, ppe, rewardbench, rewardbench2, rmbench
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Benchmark:
 
 
 BENCHMARKS: dict[str, Benchmark] = {
+    rewardbench.SOURCE: Benchmark("allenai/reward-bench", rewardbench.score, rewardbench.leaderboard_json),
     rewardbench2.SOURCE: Benchmark("allenai/reward-bench-2", rewardbench2.score, rewardbench2.leaderboard_json),
     rmbench.SOURCE: Benchmark("THU-KEG/RM-Bench", rmbench.score, rmbench.leaderboard_json),
     judgebench.SOURCE: Benchmark("ScalerLab/JudgeBench", judgebench.score, judgebench.leaderboard_json, orders="both"),

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from genrm_exp.closing import close_verdicts
+from genrm_exp.sampling.closing import close_verdicts
 from genrm_exp.data.schema import Pair
-from genrm_exp.generation import Generator, SamplingParams
+from genrm_exp.sampling.generation import Generator, SamplingParams
 from genrm_exp.judges.direct import DirectJudge
 from genrm_exp.judges.records import from_texts
 from genrm_exp.orders import orders_for
@@ -22,7 +22,7 @@ from genrm_exp.prompts import check_judge_cfg, render_pair
 
 class CoTJudge:
     """k sampled rationales per order shown, each ending in [[A]] or [[B]]; majority vote. With
-    judge.close_verdict set, chains without a verdict are closed first (genrm_exp/closing.py) and
+    judge.close_verdict set, chains without a verdict are closed first (genrm_exp/sampling/closing.py) and
     records count them in `closed`."""
 
     rewardbench_model_type = "Generative RM"

@@ -26,7 +26,7 @@ HEAD = {"reward": "reward", "classifier": "classifier", "judge": "causal_lm"}
 def judge_dtype(judge_cfg, model_cfg, device: torch.device) -> torch.dtype:
     """`judge.dtype` as a torch dtype (generation.judge_dtype_name: `auto` is the model's dtype, except
     float32 when a CoT judge decodes on CPU)."""
-    from genrm_exp.generation import judge_dtype_name
+    from genrm_exp.sampling.generation import judge_dtype_name
 
     return getattr(torch, judge_dtype_name(judge_cfg, model_cfg, device.type))
 
@@ -53,7 +53,7 @@ def scoring_model(model):
 
 def generative(model, tokenizer, cfg):
     """The judge of `cfg.judge.style` around a causal LM, in judge_dtype on the model's device."""
-    from genrm_exp.generation import Generator
+    from genrm_exp.sampling.generation import Generator
     from genrm_exp.judges.cot import CoTJudge
     from genrm_exp.judges.direct import DirectJudge
 

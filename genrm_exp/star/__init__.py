@@ -7,5 +7,5 @@ training data, keeps or pairs them by the human label, trains and evaluates, as 
 stages.py (done markers, atomic writes), sampling.py (resumable chunked sampling), filtering.py (the
 STaR-SFT filter, the DPO pair builder, the rationalizer's hint), rationales.py (a bootstrap file of rationales), policy.py (which model samples, trains, is judged),
 iteration.py (one iteration's stages), loop.py (the loop, resume guard, per-iteration history). Optional verdict closing for small
-models is genrm_exp/closing.py, shared with CoT evaluation.
+models is genrm_exp/sampling/closing.py, shared with CoT evaluation.
 """

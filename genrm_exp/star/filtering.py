@@ -52,7 +52,7 @@ def _by_key(rows: Iterable[Mapping] | None) -> dict[str, list[str]]:
 
 def sample_stats(samples: Sequence[Mapping]) -> dict:
     """STaR yield (share of pairs, and of keys, with at least one right chain) and chain counts
-    (`closed`: chains whose verdict was appended by star.close_verdict, see genrm_exp/closing.py)."""
+    (`closed`: chains whose verdict was appended by star.close_verdict, see genrm_exp/sampling/closing.py)."""
     pairs: dict[str, bool] = {}
     right_keys = chains = right = wrong = invalid = duplicates = closed = 0
     for row in samples:

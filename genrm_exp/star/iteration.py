@@ -19,7 +19,7 @@ from pathlib import Path
 
 from genrm_exp import distributed
 from genrm_exp.atomic import write_jsonl_atomic
-from genrm_exp.closing import close_verdicts
+from genrm_exp.sampling.closing import close_verdicts
 from genrm_exp.orders import orders_for
 from genrm_exp.prompts import render_pair
 from genrm_exp.star import filtering, policy
@@ -56,7 +56,7 @@ def render(judge_cfg, tokenizer, pair, order: str, hint_label: str | None = None
 class Sampler:
     """The sampling model of a stage, loaded on first use (a fully resumed stage never loads it).
     Called with (items, seed): k texts per item, verdict-less chains closed when star.close_verdict
-    is set (genrm_exp/closing.py)."""
+    is set (genrm_exp/sampling/closing.py)."""
 
     def __init__(self, ctx, checkpoint: Path | None, *, bootstrap: bool, k: int):
         self.ctx, self.checkpoint, self.bootstrap, self.k = ctx, checkpoint, bootstrap, k
@@ -68,7 +68,7 @@ class Sampler:
             self.tokenizer = load_tokenizer(policy.bootstrap_model_cfg(ctx.cfg), cache=ctx.cfg.paths.cache)
 
     def _load(self) -> None:
-        from genrm_exp.generation import Generator
+        from genrm_exp.sampling.generation import Generator
         from genrm_exp.judges.factory import judge_dtype
 
         cfg = self.ctx.cfg
@@ -91,7 +91,7 @@ class Sampler:
         )
 
     def __call__(self, items, seed: int) -> list[dict]:
-        from genrm_exp.generation import SamplingParams
+        from genrm_exp.sampling.generation import SamplingParams
 
         star = self.ctx.cfg.star
         if self._generator is None:

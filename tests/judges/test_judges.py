@@ -11,7 +11,7 @@ from support import ALWAYS_A, scripted_lm, tiny_lm
 
 from genrm_exp.data.schema import Message, Pair
 from genrm_exp.evaluation import set_metrics
-from genrm_exp.generation import Generator
+from genrm_exp.sampling.generation import Generator
 from genrm_exp.judges.cot import CoTJudge
 from genrm_exp.judges.direct import DirectJudge, encode_batch_for_verdict, shared_prefix_len
 from genrm_exp.judges.records import from_probs as records_from_probs
@@ -167,7 +167,7 @@ def test_shared_prefix_scoring_equals_a_full_forward_per_text(tokenizer):
 def test_closing_scores_each_prompt_s_chains_together_as_one_call_would(tokenizer):
     """On CPU the chains to close are scored one prompt at a time (its chains share its prefill):
     the probabilities equal those of a single call over every chain, in the input order."""
-    from genrm_exp.closing import _score
+    from genrm_exp.sampling.closing import _score
 
     model = tiny_lm(tokenizer, seed=4)
     judge = DirectJudge(model, tokenizer, _judge_cfg(batch_size=3), seed=0)

@@ -128,3 +128,22 @@ def test_run_folder_names_are_fixed_by_the_command_line():
     assert len(run_id(long)) <= MAX_CHARS and run_id(long) == run_id(long) and run_id(long) != run_id(long + "x")
     with_path = run_id("star.bootstrap.rationales_file=/data/r.jsonl")
     assert "/" not in with_path and with_path.startswith("star.bootstrap.rationales_file=_data_r.jsonl-")
+
+
+def test_one_list_of_settings_that_change_no_result():
+    """What reuse ignores (resume.NOT_COMPARED) is what folder names leave out (Hydra's exclude_keys),
+    and it covers every key under paths and star.fault as composed."""
+    from conftest import compose
+    from omegaconf import OmegaConf
+    from support import compose_with_hydra
+
+    from genrm_exp.resume import NOT_COMPARED, settings
+
+    keys = list(compose_with_hydra(["model=tiny_random"]).hydra.job.config.override_dirname.exclude_keys)
+    assert keys == ["objective", *NOT_COMPARED]
+    cfg = compose(["model=tiny_random"])
+    left = settings(OmegaConf.to_container(cfg))
+    assert left["paths"] == {} and left["star"]["fault"] == {} and "logger" not in left, (
+        left["paths"],
+        left["star"]["fault"],
+    )

@@ -8,13 +8,21 @@ percentages as upstream prints them.
     >>> section_scores({"math-prm": 1.0, "hep-go": 0.0})["sections"]
     {'Reasoning': 0.8571428571428571}
 
-Test: python -m pytest tests/test_rewardbench.py -q
+Through the interface of every benchmark (genrm_exp/benchmarks/__init__.py): ``score(pairs,
+records)`` pools the judged pairs of source ``rewardbench`` by subset (a tie or an invalid verdict
+counts 0.5, as upstream's ``results.append(0.5)`` for equal rewards) and ``leaderboard_json`` writes
+the per-subset file.
+
+Test: python -m pytest tests/benchmarks/test_rewardbench.py -q
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+SOURCE = "rewardbench"
+RULE = "section = subsets' pair accuracy weighted by upstream's example counts; score = plain mean of the sections"
 
 # Example counts of the `filtered` split (2,985 pairs). math-prm has 447 pairs but weighs 984 =
 # 6 x 164, as upstream's EXAMPLE_COUNTS does, so that math counts as much as the six code subsets
@@ -117,3 +125,20 @@ def to_rewardbench_json(
     }
     result.update({subset: float(acc) for subset, acc in subset_accuracy.items()})
     return result
+
+
+def subset_accuracy(pairs: Sequence, records: Sequence[Mapping]) -> dict[str, float]:
+    """Pair accuracy per subset (a record's ``score``: 1, 0, or 0.5 for a tie or an invalid verdict)."""
+    by_subset: dict[str, list[float]] = {}
+    for pair, record in zip(pairs, records, strict=True):
+        by_subset.setdefault(pair.subset, []).append(float(record["score"]))
+    return {s: math.fsum(v) / len(v) for s, v in by_subset.items()}
+
+
+def score(pairs: Sequence, records: Sequence[Mapping]) -> dict:
+    """``section_scores`` of the judged subsets, with the items counted and the rule named."""
+    return {**section_scores(subset_accuracy(pairs, records)), "n_items": len(records), "rule": RULE}
+
+
+def leaderboard_json(model_name: str, model_type: str, pairs: Sequence, records: Sequence[Mapping]) -> dict:
+    return to_rewardbench_json(model_name, subset_accuracy(pairs, records), model_type=model_type)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from genrm_exp.rewardbench import (
+from genrm_exp.benchmarks.rewardbench import (
     MATH_PRM_ROWS,
     SECTIONS,
     section_scores,

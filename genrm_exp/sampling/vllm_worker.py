@@ -1,6 +1,6 @@
 """The vLLM sampler process: one engine for a whole sampling stage, fed request files.
 
-    .venv-vllm/bin/python -m genrm_exp.vllm_worker engine.json    # started by genrm_exp.vllm_backend
+    .venv-vllm/bin/python -m genrm_exp.sampling.vllm_worker engine.json    # started by genrm_exp.sampling.vllm_backend
 
 It runs in the sampler environment (vllm, and the transformers vLLM accepts), so it imports only the
 standard library and vllm. Protocol, one line each way:

@@ -4,7 +4,7 @@
     texts = gen.sample(rendered_prompts, SamplingParams(k=4, temperature=0.7, seed=0))  # [[str] * k]
 
 Two backends give the same tokens (`Generator(..., backend=...)`):
-- `static` (default): genrm_exp.decoding's own loop: a static KV cache on CUDA, sampling on device,
+- `static` (default): genrm_exp.sampling.decoding's own loop: a static KV cache on CUDA, sampling on device,
   the host looking at the tokens every 16 steps only; with `compile=True` (`judge.compile`, opt-in
   until measured on a GPU) the per-step forward is captured in CUDA graphs by torch.compile;
 - `hf_generate`: stock `transformers.generate`, kept to compare against and as a fallback.
@@ -18,12 +18,12 @@ What both do:
   or `[[B]]` that ends its line: verdicts.closes_answer), so the stopped text parses to the verdict
   the whole chain would (a chain quoting the format does not stop at the quote);
 - sampling is temperature + nucleus (top-p), then one uniform per (sample, step) drawn from a hash
-  of (seed, prompt text, sample index, step) inverts the CDF (genrm_exp.decoding), so a sample does
+  of (seed, prompt text, sample index, step) inverts the CDF (genrm_exp.sampling.decoding), so a sample does
   not depend on which other prompts share its batch, nor on batch_size, nor on the backend. What can still change a draw is
   floating-point drift in the logits between batch shapes (padding width, kernels) when two tokens
   are within rounding of each other. temperature=0 is greedy.
 
-- `vllm`: a vLLM engine in the sampler environment (genrm_exp/vllm_backend.py; `make setup-vllm`), one
+- `vllm`: a vLLM engine in the sampler environment (genrm_exp/sampling/vllm_backend.py; `make setup-vllm`), one
   request per prompt with n = k, prefix caching over the shared judge template. The engine's stop
   strings are only an early exit that implies the stop rule; every returned row is cut here by the
   same rule as above (decoding.first_stop), so the verdict never depends on where the engine stopped.
@@ -47,7 +47,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genrm_exp import costs
-from genrm_exp.decoding import Decoder, StopFn, choose, first_stop, uniforms
+from genrm_exp.sampling.decoding import Decoder, StopFn, choose, first_stop, uniforms
 from genrm_exp.errors import ConfigError
 from genrm_exp.verdicts import closes_answer
 
@@ -71,7 +71,7 @@ def resolve_engine(judge_cfg, model_cfg, device_type: str, head_dim: int | None 
     {"backend", "dtype" (of the weights it samples with), "reason"}. `auto` is vllm where the sampler
     environment is installed and the model is one vLLM can load here (`head_dim`, when known, is
     checked against vLLM's CPU attention), else static; every other backend is taken as given."""
-    from genrm_exp import vllm_backend
+    from genrm_exp.sampling import vllm_backend
 
     backend = str(judge_cfg["backend"])
     if backend not in (*BACKENDS, "auto"):
@@ -208,7 +208,7 @@ class Generator:
         self._decoder = self._engine = None
         self.last_stats: dict[str, float] = {}
         if backend == "vllm":
-            from genrm_exp.vllm_backend import VllmEngine
+            from genrm_exp.sampling.vllm_backend import VllmEngine
 
             self._engine = VllmEngine(model, tokenizer, vllm, model_dir=model_dir, workdir=workdir)
 
@@ -286,7 +286,7 @@ class Generator:
         self, prompts: Sequence[str], encoded: list[list[int]], params: SamplingParams, started: float
     ) -> list[list[str]]:
         """One request per prompt with n = k; every row cut after EOS or where the stop rule first holds."""
-        from genrm_exp.vllm_backend import STOP_STRINGS
+        from genrm_exp.sampling.vllm_backend import STOP_STRINGS
 
         before = self._engine.startup_s
         # vLLM seeds sample j of a request with seed + j: 62 bits leave room for k.

