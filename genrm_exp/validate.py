@@ -84,17 +84,17 @@ def _objective(cfg) -> None:
 
 
 def _model(cfg) -> None:
-    from genrm_exp.sampling.generation import DTYPES
     from genrm_exp.modeling import SOURCES
+    from genrm_exp.sampling.generation import DTYPES
 
     one_of("model.source", str(cfg.model.source), SOURCES)
     one_of("model.dtype", str(cfg.model.dtype), DTYPES)
 
 
 def _judge(cfg) -> None:
+    from genrm_exp.prompts import STYLES, check_judge_cfg
     from genrm_exp.sampling.closing import check_close
     from genrm_exp.sampling.generation import BACKENDS, DTYPES
-    from genrm_exp.prompts import STYLES, check_judge_cfg
 
     j = cfg.judge
     one_of("judge.style", str(j.style), STYLES)

@@ -240,8 +240,8 @@ def sample_case(args, tok, pairs) -> dict:
     from omegaconf import OmegaConf
 
     from genrm_exp import distributed
-    from genrm_exp.sampling.generation import Generator, SamplingParams
     from genrm_exp.prompts import render_pair
+    from genrm_exp.sampling.generation import Generator, SamplingParams
 
     judge = OmegaConf.load(REPO / "conf/judge/direct.yaml")
     judge = OmegaConf.merge(

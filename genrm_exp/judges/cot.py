@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from genrm_exp.sampling.closing import close_verdicts
 from genrm_exp.data.schema import Pair
-from genrm_exp.sampling.generation import Generator, SamplingParams
 from genrm_exp.judges.direct import DirectJudge
 from genrm_exp.judges.records import from_texts
 from genrm_exp.orders import orders_for
 from genrm_exp.prompts import check_judge_cfg, render_pair
+from genrm_exp.sampling.closing import close_verdicts
+from genrm_exp.sampling.generation import Generator, SamplingParams
 
 
 class CoTJudge:

@@ -16,10 +16,10 @@ import torch
 from tqdm.auto import tqdm
 
 from genrm_exp.data.schema import Pair
-from genrm_exp.sampling.generation import left_pad, positions
 from genrm_exp.judges.records import from_probs
 from genrm_exp.orders import orders_for
 from genrm_exp.prompts import VERDICT_OPEN, VerdictEncoding, check_judge_cfg, encode_for_verdict, render_pair
+from genrm_exp.sampling.generation import left_pad, positions
 
 MIN_SHARED_PREFIX = 8  # shorter shared prefixes are not worth a separate forward
 

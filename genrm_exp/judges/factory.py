@@ -53,9 +53,9 @@ def scoring_model(model):
 
 def generative(model, tokenizer, cfg):
     """The judge of `cfg.judge.style` around a causal LM, in judge_dtype on the model's device."""
-    from genrm_exp.sampling.generation import Generator
     from genrm_exp.judges.cot import CoTJudge
     from genrm_exp.judges.direct import DirectJudge
+    from genrm_exp.sampling.generation import Generator
 
     if not _partitioned(model):
         model = model.to(judge_dtype(cfg.judge, cfg.model, next(model.parameters()).device))

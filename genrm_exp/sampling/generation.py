@@ -47,8 +47,8 @@ import torch
 from tqdm.auto import tqdm
 
 from genrm_exp import costs
-from genrm_exp.sampling.decoding import Decoder, StopFn, choose, first_stop, uniforms
 from genrm_exp.errors import ConfigError
+from genrm_exp.sampling.decoding import Decoder, StopFn, choose, first_stop, uniforms
 from genrm_exp.verdicts import closes_answer
 
 BACKENDS = ("static", "hf_generate", "vllm")

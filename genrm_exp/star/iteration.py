@@ -19,9 +19,9 @@ from pathlib import Path
 
 from genrm_exp import distributed
 from genrm_exp.atomic import write_jsonl_atomic
-from genrm_exp.sampling.closing import close_verdicts
 from genrm_exp.orders import orders_for
 from genrm_exp.prompts import render_pair
+from genrm_exp.sampling.closing import close_verdicts
 from genrm_exp.star import filtering, policy
 from genrm_exp.star.rationales import read_rationales
 from genrm_exp.star.sampling import Item, sample_items
@@ -68,8 +68,8 @@ class Sampler:
             self.tokenizer = load_tokenizer(policy.bootstrap_model_cfg(ctx.cfg), cache=ctx.cfg.paths.cache)
 
     def _load(self) -> None:
-        from genrm_exp.sampling.generation import Generator
         from genrm_exp.judges.factory import judge_dtype
+        from genrm_exp.sampling.generation import Generator
 
         cfg = self.ctx.cfg
         if self.bootstrap:

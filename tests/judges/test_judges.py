@@ -11,7 +11,6 @@ from support import ALWAYS_A, scripted_lm, tiny_lm
 
 from genrm_exp.data.schema import Message, Pair
 from genrm_exp.evaluation import set_metrics
-from genrm_exp.sampling.generation import Generator
 from genrm_exp.judges.cot import CoTJudge
 from genrm_exp.judges.direct import DirectJudge, encode_batch_for_verdict, shared_prefix_len
 from genrm_exp.judges.records import from_probs as records_from_probs
@@ -19,6 +18,7 @@ from genrm_exp.judges.records import from_texts as records_from_texts
 from genrm_exp.orders import orders_for
 from genrm_exp.prompts import encode_for_verdict
 from genrm_exp.prompts import render_pair as render
+from genrm_exp.sampling.generation import Generator
 
 
 def render_pair(tokenizer, cfg, pair: Pair, order: str, *, open_verdict: bool) -> str:
