@@ -28,11 +28,11 @@ from hydra.types import RunMode  # noqa: E402
 
 from genrm_exp import run_dirs  # noqa: E402
 from genrm_exp.errors import UserError  # noqa: E402
+from genrm_exp.run_files import ERROR_FILE  # noqa: E402  (written by genrm_exp.pipeline.run on any exception)
 
 run_dirs.register()  # the run folder's name (conf/config.yaml hydra.run.dir)
 
 TRACEBACK_ENV = "GENRM_TRACEBACK"
-ERROR_FILE = "error.txt"  # written by genrm_exp.pipeline.run on any exception
 USER_ERROR_EXIT = 2
 
 

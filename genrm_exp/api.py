@@ -147,7 +147,7 @@ class RewardModel:
 
     @property
     def batch_size(self) -> int:
-        return int(self.cfg.eval.batch_size if self.kind == "reward" else self.cfg.judge.batch_size)
+        return int(self.cfg.judge.batch_size)
 
     def info(self) -> dict:
         judge = self.cfg.judge

@@ -19,7 +19,7 @@ sharded over them and gathered back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from genrm_exp import benchmarks, distributed, metrics, scoring_protocol
@@ -28,17 +28,9 @@ from genrm_exp.data.fingerprint import fingerprint
 from genrm_exp.data.formats import is_tie
 from genrm_exp.data.schema import Pair
 from genrm_exp.errors import ConfigError
+from genrm_exp.run_files import BENCHMARKS_KEY, PREDICTIONS_DIR, set_entries
 
-BENCHMARKS_KEY = "_benchmarks"
 __all__ = ["BENCHMARKS_KEY", "evaluate", "set_entries", "set_metrics", "write_json_atomic", "write_jsonl_atomic"]
-
-
-def set_entries(results: Mapping) -> Iterator[tuple[str, dict]]:
-    """(set name, metrics) of every evaluation set in a metrics.json dict (keys starting with "_"
-    hold the run's record and benchmark scores)."""
-    for name, entry in results.items():
-        if not name.startswith("_") and isinstance(entry, dict):
-            yield name, entry
 
 
 def set_metrics(
@@ -116,7 +108,7 @@ def evaluate(
         mine = distributed.shard(pairs, even=True)
         records = score_ties(pairs, distributed.gather(judge.predict(mine, name), total=len(pairs)))
         if distributed.is_main():
-            write_jsonl_atomic(run_dir / "predictions" / f"{name}.jsonl", records)
+            write_jsonl_atomic(run_dir / PREDICTIONS_DIR / f"{name}.jsonl", records)
         results[name] = set_metrics(records, bootstrap_samples=bootstrap_samples, seed=seed, pairs=pairs)
         if protocol is not None:
             results[name]["protocol"] = scoring_protocol.set_protocol(

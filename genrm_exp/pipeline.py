@@ -30,10 +30,9 @@ from genrm_exp.data.formats import is_tie
 from genrm_exp.data.loaders import load_pairs
 from genrm_exp.data.schema import DataError
 from genrm_exp.data.splits import sample_whole_items, split_heldout
+from genrm_exp.run_files import BENCHMARKS_KEY, CONFIG_FILE, DATA_FILE, ERROR_FILE, METRICS_FILE, RUN_KEY, set_entries
 
-# Written into the run folder when the job raises; genrm_exp.report shows its last line.
-ERROR_FILE = "error.txt"
-__all__ = ["ERROR_FILE", "fit", "fit_eval", "fit_train", "load_data", "run"]
+__all__ = ["fit", "fit_eval", "fit_train", "load_data", "run"]
 
 
 def _spec(node) -> dict[str, Any]:
@@ -168,7 +167,7 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
     costs.reset()
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        (run_dir / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
         (run_dir / ERROR_FILE).unlink(missing_ok=True)
     tracker = Tracker.start(cfg, run_dir, run_name_from(cfg, overrides), job_type=str(cfg.objective.name))
     exit_code = 1
@@ -177,7 +176,7 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
         tokenizer = load_tokenizer(cfg.model, cache=cfg.paths.cache)
         train, eval_sets, fits = fit(cfg, tokenizer, train, eval_sets, data_report)
         if main:
-            (run_dir / "data.json").write_text(json.dumps(data_report, indent=2, default=str))
+            (run_dir / DATA_FILE).write_text(json.dumps(data_report, indent=2, default=str))
         ctx = RunContext(cfg, run_dir, tokenizer, train, eval_sets, tracker, data_report, fits=fits, code=code)
         t_objective = time.time()
         judge = build(cfg.objective.name, ctx)
@@ -195,7 +194,7 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
             code=code,
         )
         seconds = time.time() - started
-        results["_run"] = {
+        results[RUN_KEY] = {
             "objective": cfg.objective.name,
             "model": cfg.model.name,
             "run_name": tracker.run_name,
@@ -211,7 +210,7 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
             **costs.run_cost(seconds, ranks.world_size),
         }
         if main:
-            write_json_atomic(run_dir / "metrics.json", results)
+            write_json_atomic(run_dir / METRICS_FILE, results)
             tracker.summary(_flat(results))
             print_metrics(results, title=f"{tracker.run_name}  ({run_dir})")
         exit_code = 0
@@ -233,14 +232,14 @@ def _refused(cfg, run_dir: Path) -> None:
     sweep's report lists the cell as FAILED with the reason); a finished run's folder is left as it was."""
     from genrm_exp import distributed
 
-    if not distributed.is_main() or (run_dir / "metrics.json").exists():
+    if not distributed.is_main() or (run_dir / METRICS_FILE).exists():
         return
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         text = OmegaConf.to_yaml(cfg, resolve=True)
     except Exception:  # an interpolation may be what was refused
         text = OmegaConf.to_yaml(cfg)
-    (run_dir / "config.yaml").write_text(text)
+    (run_dir / CONFIG_FILE).write_text(text)
     (run_dir / ERROR_FILE).write_text(traceback.format_exc())
 
 
@@ -258,7 +257,7 @@ def _reuse(run_dir: Path, main: bool) -> float:
     from genrm_exp import distributed
     from genrm_exp.report.tables import print_metrics
 
-    results = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    results = json.loads((run_dir / METRICS_FILE).read_text(encoding="utf-8"))
     if main:
         print_metrics(results, title=f"{run_dir}: finished earlier, reused (rerun=true runs it again)")
     distributed.teardown()
@@ -268,7 +267,6 @@ def _reuse(run_dir: Path, main: bool) -> float:
 
 def _flat(results: dict) -> dict:
     """W&B summary keys: <set>/<metric> and <benchmark>/<section>."""
-    from genrm_exp.evaluation import BENCHMARKS_KEY, set_entries
 
     out = {
         f"{name}/{key}": value

@@ -73,6 +73,7 @@ def finished(cfg, run_dir: Path, log=print) -> bool:
     import json
 
     from genrm_exp import code_version
+    from genrm_exp.run_files import run_entry
 
     metrics = run_dir / "metrics.json"
     if cfg.rerun or not metrics.is_file():
@@ -87,7 +88,7 @@ def finished(cfg, run_dir: Path, log=print) -> bool:
             f"{', ...' if len(diff) > 8 else ''}): running again"
         )
         return False
-    saved_code = json.loads(metrics.read_text(encoding="utf-8")).get("_run", {}).get("code")
+    saved_code = run_entry(json.loads(metrics.read_text(encoding="utf-8"))).get("code")
     if not code_version.decide(str(cfg.on_code_change), saved_code, f"the finished run in {run_dir}"):
         log(
             f"[genrm_exp] {run_dir} was made by other code ({code_version.describe(saved_code)}): running again "

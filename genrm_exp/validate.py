@@ -143,7 +143,6 @@ def _eval(cfg) -> None:
     one_of("eval.truncation", str(e.truncation), POLICIES)
     one_of("eval.fit", str(e.fit), RULES)
     positive("eval.max_length", e.max_length)
-    positive("eval.batch_size", e.batch_size)
     if e.max_pairs_per_set is not None:
         positive("eval.max_pairs_per_set", e.max_pairs_per_set)
     pairwise = str(cfg.objective.scorer) != "reward"

@@ -2,7 +2,7 @@
 or inside a function. Layers, lowest first:
 
     0 foundation   errors, verdicts, metrics, benchmarks, orders, atomic, costs, runtime_env,
-                   resume, run_dirs, distributed, data, code_version
+                   resume, run_dirs, run_files, distributed, data, code_version
     1 model        prompts, modeling, sampling (generation, decoding, vllm_backend, vllm_worker, closing)
     2 checkpoints  checkpoints
     3 judges       judges
@@ -35,6 +35,7 @@ LAYERS = [
         "distributed",
         "data",
         "code_version",
+        "run_files",
         "__init__",
     },
     {"prompts", "modeling", "sampling"},

@@ -72,7 +72,7 @@ def for_model(model, tokenizer, cfg):
     if scorer == "reward":
         from genrm_exp.judges.reward import RewardJudge
 
-        return RewardJudge(model, tokenizer, batch_size=int(cfg.eval.batch_size))
+        return RewardJudge(model, tokenizer, batch_size=int(cfg.judge.batch_size))
     from genrm_exp.judges.classifier import PairClassifierJudge
 
     return PairClassifierJudge(model, tokenizer, cfg.judge, batch_size=int(cfg.judge.batch_size), seed=int(cfg.seed))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from genrm_exp.evaluation import set_entries
+from genrm_exp.run_files import ERROR_FILE, run_entry, set_entries
 
 
 def find_runs(roots: list[Path]) -> list[dict]:
@@ -20,7 +20,7 @@ def find_runs(roots: list[Path]) -> list[dict]:
             folder = config.parent
             metrics_file = folder / "metrics.json"
             metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
-            info = (metrics or {}).get("_run", {})
+            info = run_entry(metrics or {})
             run = {
                 "dir": folder,
                 "name": info.get("run_name") or folder.name,
@@ -42,7 +42,7 @@ def failed_run(folder: Path, config: Path) -> dict:
     overrides_file = folder / ".hydra" / "overrides.yaml"
     overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else None
     objective = ((yaml.safe_load(config.read_text()) or {}).get("objective") or {}).get("name", "")
-    error_file = folder / "error.txt"
+    error_file = folder / ERROR_FILE
     lines = error_file.read_text().strip().splitlines() if error_file.is_file() else []
     error = lines[-1][:160] if lines else "no metrics.json and no error.txt: running, or killed"
     return {"objective": objective, "overrides": overrides, "error": error}

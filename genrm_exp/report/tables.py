@@ -13,9 +13,9 @@ import math
 from collections import Counter
 
 from genrm_exp import scoring_protocol
-from genrm_exp.evaluation import BENCHMARKS_KEY, set_entries
 from genrm_exp.report.protocols import MARK, column_protocols, protocol_markdown
 from genrm_exp.report.runs import set_names
+from genrm_exp.run_files import BENCHMARKS_KEY, run_entry, set_entries
 
 MISMATCH = "≠"
 # How benchmark keys of metrics.json's `_benchmarks` are titled in tables.
@@ -96,7 +96,7 @@ def markdown(runs: list[dict]) -> str:
             error = run["error"].replace("|", "/")
             lines.append("| " + " | ".join([run["name"], f"FAILED: {error}", *(["-"] * (len(header) - 2))]) + " |")
             continue
-        cost = m.get("_run", {})
+        cost = run_entry(m)
         cells = [
             cell(m.get(s))
             + (f" {MISMATCH}" if (run["name"], s) in flagged else "")
