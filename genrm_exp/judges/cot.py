@@ -4,7 +4,7 @@ parser and pooled into a majority vote (maj@k); P(chosen) is the vote share.
     judge = CoTJudge(Generator.from_judge(model, tokenizer, cfg.judge), tokenizer, cfg.judge, seed=cfg.seed)
     records = judge.predict(pairs, "heldout")   # genrm_exp/judges/records.py; adds closed with judge.close_verdict
 
-Test: python -m pytest tests/judges/test_cot.py -q
+Test: python -m pytest tests/judges/test_judges.py -q
 """
 
 from __future__ import annotations

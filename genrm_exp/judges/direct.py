@@ -5,7 +5,7 @@ the assistant turn is opened with "[[" (zero-shot judges and GenRM, the paper's 
     records = judge.predict(pairs, "llmbar-natural")      # genrm_exp/judges/records.py; adds verdict_mass
     probs = judge.verdict_probs(rendered_open_texts)      # [(P(A) / (P(A) + P(B)), P(A) + P(B))]
 
-Test: python -m pytest tests/judges/test_direct.py -q
+Test: python -m pytest tests/judges/test_judges.py -q
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from datasets import Dataset
 from trl import RewardConfig, RewardTrainer
 
 from genrm_exp import checkpoints
-from genrm_exp.judges.factory import for_model, scoring_model
 from genrm_exp.modeling import lora_config
 from genrm_exp.objectives.lengths import group_by_length
+from genrm_exp.objectives.steps import train_and_wrap
 from genrm_exp.objectives.trl_args import trl_config
 
 
@@ -44,7 +44,4 @@ def make_trainer(ctx) -> RewardTrainer:
 
 
 def build(ctx):
-    trainer = make_trainer(ctx)
-    trainer.train()
-    trainer.save_model(str(ctx.path("checkpoint")))
-    return for_model(scoring_model(trainer.model), ctx.tokenizer, ctx.cfg)
+    return train_and_wrap(ctx, make_trainer(ctx))

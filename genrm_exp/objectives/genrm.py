@@ -21,9 +21,9 @@ from trl import SFTConfig, SFTTrainer
 
 from genrm_exp import checkpoints, distributed
 from genrm_exp.errors import ConfigError
-from genrm_exp.judges.factory import for_model, scoring_model
 from genrm_exp.modeling import lora_config
 from genrm_exp.objectives import fused_head
+from genrm_exp.objectives.steps import train_and_wrap
 from genrm_exp.objectives.trl_args import trl_config
 from genrm_exp.orders import label_as_shown, orders_for_all
 from genrm_exp.prompts import encode_for_verdict, render_pair
@@ -81,7 +81,4 @@ def make_trainer(ctx) -> SFTTrainer:
 
 
 def build(ctx):
-    trainer = make_trainer(ctx)
-    trainer.train()
-    trainer.save_model(str(ctx.path("checkpoint")))
-    return for_model(scoring_model(trainer.model), ctx.tokenizer, ctx.cfg)
+    return train_and_wrap(ctx, make_trainer(ctx))

@@ -14,9 +14,9 @@ from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from genrm_exp import checkpoints
 from genrm_exp.judges.classifier import pair_ids
-from genrm_exp.judges.factory import for_model, scoring_model
 from genrm_exp.modeling import apply_lora
 from genrm_exp.objectives.genrm import train_orders
+from genrm_exp.objectives.steps import train_and_wrap
 from genrm_exp.objectives.trl_args import trl_config
 from genrm_exp.orders import AB, BA
 
@@ -53,8 +53,4 @@ def make_trainer(ctx) -> Trainer:
 
 
 def build(ctx):
-    trainer = make_trainer(ctx)
-    trainer.train()
-    trainer.save_model(str(ctx.path("checkpoint")))
-    # LoRA: the adapters (and the trained head) are folded in for scoring, as in every objective.
-    return for_model(scoring_model(trainer.model), ctx.tokenizer, ctx.cfg)
+    return train_and_wrap(ctx, make_trainer(ctx))

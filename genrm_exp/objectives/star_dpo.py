@@ -12,33 +12,28 @@ continuing from the previous iteration; without LoRA, a second copy of the start
 
 from __future__ import annotations
 
-from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
-from genrm_exp.objectives import fused_head
-from genrm_exp.objectives.lengths import group_by_length
-from genrm_exp.objectives.star_sft import longest
-from genrm_exp.objectives.trl_args import trl_config
+from genrm_exp.objectives.steps import star_trainer
 from genrm_exp.star import policy
 from genrm_exp.star.loop import Recipe, run_star
 
 
 def make_trainer(ctx, model, peft_config, rows: list[dict], *, stage: str, start_checkpoint) -> DPOTrainer:
-    data = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in rows])
-    max_length = longest(ctx.tokenizer, [r["prompt"] + r[side] for r in rows for side in ("chosen", "rejected")])
-    fused_head.compact_on_cpu(True)  # the output layer at completion tokens only, on CPU too
     ref_model = None
     if not ctx.cfg.peft.enabled:  # a second copy of the starting model, frozen
         ref_model = policy.start_model(ctx.cfg, ctx.tokenizer, start_checkpoint)[0]
-    trainer = DPOTrainer(
-        model=model,
+    return star_trainer(
+        DPOTrainer,
+        DPOConfig,
+        ctx,
+        model,
+        peft_config,
+        rows,
+        columns=("prompt", "chosen", "rejected"),
+        stage=stage,
         ref_model=ref_model,
-        args=trl_config(DPOConfig, ctx, stage=stage, max_length=max_length),
-        train_dataset=data,
-        processing_class=ctx.tokenizer,
-        peft_config=peft_config,
     )
-    return group_by_length(trainer)  # trainer.args.train_sampling_strategy
 
 
 def build(ctx):

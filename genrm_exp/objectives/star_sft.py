@@ -12,33 +12,17 @@ are SFTConfig fields that win over `trainer.args`; the rationalizer trains at `o
 
 from __future__ import annotations
 
-from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
-from genrm_exp.objectives import fused_head
-from genrm_exp.objectives.lengths import group_by_length
-from genrm_exp.objectives.trl_args import trl_config
+from genrm_exp.objectives.steps import star_trainer
 from genrm_exp.star.loop import Recipe, run_star
-
-
-def longest(tokenizer, texts) -> int:
-    """Tokens of the longest text plus the EOS that TRL appends: no training row is cut."""
-    return max(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts) + 1
 
 
 def make_trainer(ctx, model, peft_config, rows: list[dict], *, stage: str, start_checkpoint=None) -> SFTTrainer:
     """`start_checkpoint` (where `model` was loaded from) is unused: SFT needs no reference model."""
-    data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
-    max_length = longest(ctx.tokenizer, [r["prompt"] + r["completion"] for r in rows])
-    fused_head.compact_on_cpu(True)  # the output layer at completion tokens only, on CPU too
-    trainer = SFTTrainer(
-        model=model,
-        args=trl_config(SFTConfig, ctx, stage=stage, max_length=max_length),
-        train_dataset=data,
-        processing_class=ctx.tokenizer,
-        peft_config=peft_config,
+    return star_trainer(
+        SFTTrainer, SFTConfig, ctx, model, peft_config, rows, columns=("prompt", "completion"), stage=stage
     )
-    return group_by_length(trainer)  # trainer.args.train_sampling_strategy
 
 
 def build(ctx):

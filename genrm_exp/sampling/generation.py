@@ -3,7 +3,7 @@
     gen = Generator(model, tokenizer, batch_size=16)
     texts = gen.sample(rendered_prompts, SamplingParams(k=4, temperature=0.7, seed=0))  # [[str] * k]
 
-Two backends give the same tokens (`Generator(..., backend=...)`):
+Three backends (`Generator(..., backend=...)`); the first two give the same tokens:
 - `static` (default): genrm_exp.sampling.decoding's own loop: a static KV cache on CUDA, sampling on device,
   the host looking at the tokens every 16 steps only; with `compile=True` (`judge.compile`, opt-in
   until measured on a GPU) the per-step forward is captured in CUDA graphs by torch.compile;
@@ -28,7 +28,7 @@ What both do:
   strings are only an early exit that implies the stop rule; every returned row is cut here by the
   same rule as above (decoding.first_stop), so the verdict never depends on where the engine stopped.
   Its draws come from vLLM's sampler, seeded per prompt by (seed, prompt text): not the tokens of
-  the two backends above (launch/README.md says what a seed fixes there);
+  the static and hf_generate backends above (launch/README.md says what a seed fixes there);
 - `auto`: vllm where it can run, else static. A run resolves it once (`resolve_engine`, written
   into config.yaml as `judge.engine` and into metrics.json's protocol): vllm when the sampler
   environment is installed and the model is one vLLM can load here, else static with the reason.
