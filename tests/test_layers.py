@@ -9,7 +9,7 @@ or inside a function. Layers, lowest first:
     4 evaluation   evaluation, context, tracking, scoring_protocol
     5 star         star
     6 objectives   objectives
-    7 entry        pipeline, validate, api, report, serve, __main__
+    7 entry        pipeline, validate, api, evaluate, report, serve, __main__
 
     python -m pytest tests/test_layers.py -q
 """
@@ -44,7 +44,7 @@ LAYERS = [
     {"evaluation", "context", "tracking", "scoring_protocol"},
     {"star"},
     {"objectives"},
-    {"pipeline", "validate", "api", "report", "serve", "__main__"},
+    {"pipeline", "validate", "api", "evaluate", "report", "serve", "__main__"},
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
 PACKAGE = REPO / "genrm_exp"
