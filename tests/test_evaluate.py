@@ -62,7 +62,7 @@ def test_a_set_the_run_scored_gives_the_same_numbers(finished):
     assert (run / "evals" / "again" / "predictions" / "heldout.jsonl").read_text() == own_preds
     rep = run_group([sys.executable, "-m", "genrm_exp.report", str(run)], env=ENV, timeout=120)
     assert rep.returncode == 0, rep.stderr[-2000:]
-    assert "again" in (run / "report.md").read_text()
+    assert "| genrm [evaluate again] |" in (run / "report.md").read_text()
 
 
 def test_bad_use_is_one_line(tmp_path):

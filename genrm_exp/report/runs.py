@@ -27,6 +27,8 @@ def find_runs(roots: list[Path]) -> list[dict]:
                 "metrics": metrics,
                 "objective": info.get("objective", ""),
                 "overrides": info.get("overrides"),
+                # genrm_exp.evaluate's folders: RUN_DIR/evals/<name>/
+                "evaluation": folder.name if folder.parent.name == "evals" and "evaluated" in info else None,
             }
             if metrics is None:
                 run.update(failed_run(folder, config))
@@ -56,6 +58,8 @@ def short_names(runs: list[dict]) -> None:
     for run in known:
         hidden = common | {o for o in run["overrides"] if o.startswith(("hydra.", "paths.", "objective="))}
         run["name"] = ",".join([run["objective"], *(o for o in run["overrides"] if o not in hidden)])
+        if run.get("evaluation"):
+            run["name"] += f" [evaluate {run['evaluation']}]"
 
 
 def set_names(runs: list[dict]) -> list[str]:
