@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REPO, TINY
 
 ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL_ERROR": "0"}
@@ -33,6 +34,9 @@ def test_run_end_to_end_writes_every_output(tmp_path):
     rb = metrics["_benchmarks"]["rewardbench"]  # section scores, apart from the sets
     assert rb["partial"] is True and "Chat Hard" in rb["sections"]
     assert (run / "config.yaml").is_file() and (run / "data.json").is_file()
+    # The engine judge.backend resolved to, once, in both files (tiny_random's 4-wide heads: static).
+    engine = yaml.safe_load((run / "config.yaml").read_text())["judge"]["engine"]
+    assert engine == metrics["_run"]["engine"] and engine["backend"] in ("static", "vllm") and engine["reason"]
     assert list((run / "wandb").glob("offline-run-*/run-*.wandb")), "no offline W&B run"
     assert "RewardBench" in out.stdout and "heldout" in out.stdout
 

@@ -116,3 +116,59 @@ def test_a_best_of_4_benchmark_is_scored_by_item_and_written_in_its_own_layout(t
     assert bench["sections"] == sections and bench["score"] == sum(expected) / len(expected)
     assert bench["partial"] is True and "Ties" in bench["missing_sections"]
     assert (run / "rewardbench2_results.json").is_file()
+
+
+def test_a_tie_counts_half_in_every_accuracy_and_is_left_out_of_calibration():
+    """Two labelled pairs, the second a tie (ties: half): the judge's confident, right-looking A on
+    the tie counts 0.5 at maj@k and at maj@1, and the tie's probability is not read as "chosen won"
+    by the ECE."""
+    from genrm_exp.data.formats import TIE_SUFFIX
+    from genrm_exp.data.schema import Message, Pair
+    from genrm_exp.evaluation import score_ties, set_metrics
+
+    prompt = (Message("user", "q"),)
+    pairs = [
+        Pair("v:0", prompt, "a", "b", "votes", "votes"),
+        Pair(f"v:1{TIE_SUFFIX}", prompt, "c", "d", "votes", "votes"),
+    ]
+    judged = [
+        {
+            "id": p.id,
+            "score": 1.0,
+            "score_maj1": 1.0,
+            "p_chosen": p_chosen,
+            "n_verdicts": 2,
+            "invalid": 0,
+            "orders": ["AB", "BA"],
+        }
+        for p, p_chosen in zip(pairs, (0.9, 0.2))
+    ]
+    records = score_ties(pairs, [dict(r) for r in judged])
+    assert records[1]["tie"] and records[1]["score"] == 0.5 and records[1]["score_maj1"] == 0.5
+    m = set_metrics(records, bootstrap_samples=20, seed=0, pairs=pairs)
+    assert m["accuracy"] == 0.75 and m["accuracy_maj1"] == 0.75
+    alone = set_metrics(score_ties(pairs[:1], [dict(judged[0])]), bootstrap_samples=20, seed=0, pairs=pairs[:1])
+    assert m["ece"] == alone["ece"]  # the tie's p_chosen is not in it
+
+
+def test_judgebench_scores_both_orders_with_no_extra_setting(tmp_path):
+    """eval=judgebench on a local file in its schema: every pair judged as AB and BA under the
+    default order policy, and upstream's two-game rule scores them."""
+    rows = [
+        {
+            "pair_id": f"id-{n}",
+            "original_id": n,
+            "source": src,
+            "question": f"question {n}?",
+            "response_model": "gpt-4o-2024-05-13",
+            "response_A": f"answer A {n}",
+            "response_B": f"answer B {n}",
+            "label": "A>B" if n % 2 else "B>A",
+        }
+        for n, src in enumerate(["mmlu-pro-math", "livebench-math", "livebench-reasoning", "livecodebench"])
+    ]
+    run, metrics = _evaluate_file(tmp_path, "judgebench", rows)
+    protocol = metrics["judgebench"]["protocol"]
+    assert protocol["orders"] == {"policy": "both", "shown": {"AB": 4, "BA": 4}}
+    bench = metrics["_benchmarks"]["judgebench"]
+    assert bench["n_items"] == 4 and set(bench["sections"]) == {"knowledge", "reasoning", "math", "coding"}

@@ -89,3 +89,30 @@ def test_bad_parameters_fail_clearly():
         Generator(None, None, batch_size=0)
     with pytest.raises(ValueError, match="backend='sglang'"):  # an unknown backend (vllm is one now)
         Generator(None, None, batch_size=1, backend="sglang")
+
+
+def test_auto_resolves_once_to_an_engine_that_can_run_here(tmp_path):
+    """judge.backend=auto: vllm where the sampler environment exists and vLLM can load the model,
+    else static with the reason; a named backend is taken as given (vllm then stops when it cannot run)."""
+    from conftest import compose
+
+    from genrm_exp.sampling.generation import resolve_engine
+
+    def engine(*overrides, head_dim=64):
+        cfg = compose(["model=tiny_random", "judge=cot", *overrides])
+        return resolve_engine(cfg.judge, cfg.model, "cpu", head_dim)
+
+    stub = tmp_path / "python"
+    stub.write_text("#!/bin/sh\n")
+    stub.chmod(0o755)
+    assert engine("judge.backend=auto", f"judge.vllm.python={stub}") == {
+        "backend": "vllm",
+        "dtype": "bfloat16",
+        "reason": "auto: the sampler environment is installed",
+    }
+    narrow = engine("judge.backend=auto", f"judge.vllm.python={stub}", head_dim=4)  # tiny_random's heads
+    assert narrow["backend"] == "static" and "this model's heads are 4 wide" in narrow["reason"]
+    assert narrow["dtype"] == "float32"  # static samples in the judge's own dtype on CPU
+    missing = engine("judge.backend=auto", f"judge.vllm.python={tmp_path / 'none'}")
+    assert missing["backend"] == "static" and missing["reason"].startswith("auto: no sampler environment at ")
+    assert engine("judge.backend=vllm", f"judge.vllm.python={tmp_path / 'none'}", head_dim=4)["backend"] == "vllm"

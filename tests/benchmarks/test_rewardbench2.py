@@ -123,3 +123,20 @@ def test_results_layout_is_run_v2s(scored):
         BENCHMARKS["rewardbench2"].score(pairs, records)["sections"]
     )
     assert layout["Safety"] == 0.25
+
+
+def test_the_report_compares_judges_and_reward_models_on_the_domains_both_have():
+    """A BT row has Ties, a judge row does not: beside each row's own score, the mean of the five
+    domains both have (each row's own score averages a different set)."""
+    from genrm_exp.report.tables import _sections
+
+    five = {d: 0.5 for d in ("Factuality", "Precise IF", "Math", "Safety", "Focus")}
+    bt = {"score": 0.6, "sections": {**five, "Factuality": 0.8, "Ties": 0.9}, "missing_sections": []}
+    judge = {"score": 0.4, "sections": {**five, "Math": 0.0}, "missing_sections": ["Ties"]}
+    runs = [{"name": n, "metrics": {"_benchmarks": {"rewardbench2": e}}} for n, e in (("bt", bt), ("genrm", judge))]
+    text = "\n".join(_sections(runs))
+    assert "mean of the 5 sections all rows have" in text
+    rows = {
+        line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith(("| bt", "| genrm"))
+    }
+    assert rows["bt"].split(" | ")[-2] == "56.0" and rows["genrm"].split(" | ")[-2] == "40.0", rows
