@@ -7,8 +7,9 @@ The composed config is checked whole before anything loads (genrm_exp/validate.p
 engine is resolved once (judge.engine) and the code version taken (genrm_exp/code_version.py). Each
 step communicates through the run folder: config.yaml (resolved, judge.engine included), data.json
 (what loading kept and dropped, what fitting cut, the fingerprint of each evaluation set as scored),
-predictions/<set>.jsonl, metrics.json (written last: per set its accuracy, fingerprint and protocol).
-Evaluation sets are fitted once by a rule that ignores the objective (data/fitting.py), so every
+predictions/<set>.jsonl, metrics.json (written last: per set its accuracy, fingerprint and protocol;
+genrm_exp/run_files.py). The data come from data/sets.py and are fitted by data/fitting.py given the
+objective's template overhead; evaluation sets by a rule that ignores the objective, so every
 method of a grid scores the same text. Returns the held-out accuracy for sweepers. A folder that
 already holds a finished run of the same settings is reused (resume.py).
 """
@@ -19,65 +20,14 @@ import json
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
 from omegaconf import OmegaConf
 
-from genrm_exp.data.fingerprint import fingerprint
-from genrm_exp.data.fitting import chat_overhead, fit_eval
-from genrm_exp.data.fitting import fit_train as fit_train_pairs
-from genrm_exp.data.formats import is_tie
-from genrm_exp.data.loaders import load_pairs
-from genrm_exp.data.schema import DataError
-from genrm_exp.data.splits import sample_whole_items, split_heldout
+from genrm_exp.data.fitting import chat_overhead, fit_eval, fit_sets
+from genrm_exp.data.sets import load_data
 from genrm_exp.run_files import BENCHMARKS_KEY, CONFIG_FILE, DATA_FILE, ERROR_FILE, METRICS_FILE, RUN_KEY, set_entries
 
-__all__ = ["fit", "fit_eval", "fit_train", "load_data", "run"]
-
-
-def _spec(node) -> dict[str, Any]:
-    return OmegaConf.to_container(node, resolve=True)
-
-
-def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
-    """Training pairs, evaluation sets by name, and a report of what loading kept and skipped. A run
-    that does not train (objective.trains false) reads the training file only for its held-out
-    split, and keeps no training pairs."""
-    report: dict[str, Any] = {}
-    needs_train = bool(cfg.objective.trains) or (cfg.eval.heldout and cfg.data.test is None)
-    train: list = []
-    if needs_train:
-        train, rep = load_pairs(_spec(cfg.data.train), on_bad_row=cfg.data.on_bad_row)
-        report["train"] = rep.__dict__
-        tie = next((p for p in train if is_tie(p)), None)
-        if tie is not None:
-            raise DataError(
-                f"data.train: pair {tie.id!r} is a tie, which has no preferred response to train on "
-                "(ties: half keeps ties for evaluation only; use ties: drop)"
-            )
-    eval_sets: dict[str, list] = {}
-    heldout: list = []
-    if cfg.data.test is not None:
-        if cfg.eval.heldout:
-            heldout, rep = load_pairs(_spec(cfg.data.test), on_bad_row=cfg.data.on_bad_row)
-            report["heldout"] = rep.__dict__
-    elif train:
-        train, heldout = split_heldout(train, float(cfg.data.heldout_fraction), int(cfg.seed))
-    if not cfg.objective.trains:
-        train = []
-    if cfg.data.max_train_pairs is not None:
-        train = train[: int(cfg.data.max_train_pairs)]
-    if cfg.eval.heldout and heldout:
-        eval_sets["heldout"] = heldout
-    for name, spec in cfg.eval.sets.items():
-        eval_sets[name], rep = load_pairs(_spec(spec), on_bad_row=cfg.data.on_bad_row)
-        report[name] = rep.__dict__
-    if cfg.eval.max_pairs_per_set is not None:  # a seeded sample of whole items over every subset
-        eval_sets = {
-            k: sample_whole_items(v, int(cfg.eval.max_pairs_per_set), int(cfg.seed)) for k, v in eval_sets.items()
-        }
-    report["sizes"] = {"train": len(train), **{k: len(v) for k, v in eval_sets.items()}}
-    return train, eval_sets, report
+__all__ = ["fit", "fit_eval", "load_data", "resolve_engine", "run"]  # fit_eval, load_data: from data/
 
 
 def train_overhead(tokenizer, cfg) -> int:
@@ -90,34 +40,10 @@ def train_overhead(tokenizer, cfg) -> int:
     return chat_overhead(tokenizer)
 
 
-def fit_train(pairs: list, tokenizer, cfg) -> tuple[list, dict[str, int]]:
-    """The training pairs fitted to data.max_length tokens per formatted training sequence
-    (data/fitting.py), the objective's template overhead taken off."""
-    return fit_train_pairs(
-        pairs,
-        tokenizer,
-        cfg.data,
-        overhead=train_overhead(tokenizer, cfg),
-        n_responses=int(cfg.objective.responses_per_sequence),
-    )
-
-
-def fit(
-    cfg, tokenizer, train: list, eval_sets: dict[str, list], report: dict
-) -> tuple[list, dict[str, list], dict[str, dict]]:
-    """Fit the training pairs (a run that trains) and every evaluation set; `report` (data.json)
-    gets what was cut and each set's fingerprint. Returns the fitted data and, per set, its fit as
-    the protocol records it (rule, budget and counts)."""
-    if cfg.objective.trains:
-        train, report["truncated_train"] = fit_train(train, tokenizer, cfg)
-    report["truncated_eval"], report["eval_fingerprints"] = {}, {}
-    fits = {}
-    rule = {"rule": str(cfg.eval.fit), "max_length": int(cfg.eval.max_length), "truncation": str(cfg.eval.truncation)}
-    for name in list(eval_sets):
-        eval_sets[name], report["truncated_eval"][name] = fit_eval(eval_sets[name], tokenizer, cfg.eval)
-        report["eval_fingerprints"][name] = fingerprint(eval_sets[name])
-        fits[name] = {**rule, **report["truncated_eval"][name]}
-    return train, eval_sets, fits
+def fit(cfg, tokenizer, train: list, eval_sets: dict[str, list], report: dict):
+    """data/fitting.py's fit_sets with this run's training template overhead (train_overhead)."""
+    overhead = train_overhead(tokenizer, cfg) if cfg.objective.trains else 0
+    return fit_sets(cfg, tokenizer, train, eval_sets, report, train_overhead=overhead)
 
 
 def resolve_engine(cfg, device_type: str) -> dict:

@@ -2,6 +2,7 @@
 
     train, counts = fit_train(pairs, tokenizer, cfg.data, overhead=42, n_responses=2)
     eval_set, counts = fit_eval(pairs, tokenizer, cfg.eval)          # the same text for every method
+    train, eval_sets, fits = fit_sets(cfg, tokenizer, train, eval_sets, report, train_overhead=42)
 
 Training data is fitted per objective: `overhead` is what the objective's template around the texts
 takes (the chat template, or the judge prompt), so the formatted sequence stays within
@@ -107,3 +108,24 @@ def fit_eval(pairs: Sequence[Pair], tokenizer, eval_cfg) -> tuple[list[Pair], di
     if with_item:
         counts["dropped_with_their_item"] = with_item
     return [p for p in fitted if p is not None], counts
+
+
+def fit_sets(cfg, tokenizer, train: list, eval_sets: dict[str, list], report: dict, *, train_overhead: int):
+    """Fit the training pairs (a run that trains; `train_overhead`: the tokens its objective's
+    template takes per sequence) and every evaluation set; `report` (data.json) gets what was cut
+    and each set's fingerprint. Returns the fitted data and, per set, its fit as the protocol
+    records it (rule, budget and counts)."""
+    from genrm_exp.data.fingerprint import fingerprint
+
+    if cfg.objective.trains:
+        train, report["truncated_train"] = fit_train(
+            train, tokenizer, cfg.data, overhead=train_overhead, n_responses=int(cfg.objective.responses_per_sequence)
+        )
+    report["truncated_eval"], report["eval_fingerprints"] = {}, {}
+    fits = {}
+    rule = {"rule": str(cfg.eval.fit), "max_length": int(cfg.eval.max_length), "truncation": str(cfg.eval.truncation)}
+    for name in list(eval_sets):
+        eval_sets[name], report["truncated_eval"][name] = fit_eval(eval_sets[name], tokenizer, cfg.eval)
+        report["eval_fingerprints"][name] = fingerprint(eval_sets[name])
+        fits[name] = {**rule, **report["truncated_eval"][name]}
+    return train, eval_sets, fits

@@ -5,7 +5,7 @@ scored alone, in length-sorted batches; P(chosen) = sigmoid(r_chosen - r_rejecte
     records = judge.predict(pairs, "llmbar-natural")   # r_chosen, r_rejected, p_chosen, score
     judge.rewards_for([(prompt_messages, response), ...])   # one scalar each (the API, the server)
 
-The texts are scored as the data layer fitted them (pipeline.fit_eval): no further cut here, so a
+The texts are scored as the data layer fitted them (data/fitting.py fit_eval): no further cut here, so a
 reward model reads exactly the text every other method of a grid reads.
 """
 
