@@ -1,7 +1,9 @@
-"""What the tests share: the environment and runner of `python -m genrm_exp` subprocesses, Hydra
-composition with the hydra node, and tiny models (random, or scripted to write a fixed text).
+"""What the tests share that is not a fixture: paths, the quick-run overrides (TINY), composed
+configs (with or without the hydra node), a RunContext as the pipeline builds it, the environment
+and runner of `python -m genrm_exp` subprocesses, and tiny models (random, or scripted to write a
+fixed text). tests/conftest.py holds the fixtures.
 
-    from support import ENV, genrm, run_group, compose_with_hydra, tiny_lm, scripted_lm, ALWAYS_A
+    from support import TINY, compose, make_ctx, ENV, genrm, run_group, tiny_lm, scripted_lm, ALWAYS_A
 """
 
 from __future__ import annotations
@@ -14,7 +16,33 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CACHE, CONF, REPO, compose
+
+REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "conf"
+CACHE = Path(os.environ.get("GENRM_CACHE", REPO / ".cache"))
+SHARED = Path(os.environ.get("GENRM_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+# A quick run: tiny model, two steps, small evaluation sets, W&B offline into the run folder.
+TINY = [
+    "model=tiny_random",
+    "trainer=debug",
+    "data.max_train_pairs=8",
+    "data.max_length=320",
+    "eval.max_length=128",
+    "eval.max_pairs_per_set=6",
+    "eval.bootstrap_samples=200",
+]
+
+
+def compose(overrides: list[str], tmp_path: Path | None = None):
+    """The real config tree composed as `python -m genrm_exp <overrides>` would, without running."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    extra = [f"paths.root={REPO}"] + ([f"paths.outputs={tmp_path}"] if tmp_path else [])
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=[*overrides, *extra], return_hydra_config=False)
+
 
 ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL_ERROR": "0"}
 
@@ -95,3 +123,45 @@ def scripted_lm(tokenizer, script: dict[str, str], default: str):
 
 # Writes "[[A]] x [[A]] x ..." after "[[": a judge that always answers A as shown.
 ALWAYS_A = ({"[[": "A", "A": "]]", "]]": " x"}, "[[")
+
+
+def make_ctx(overrides: list[str], tmp_path: Path):
+    """A RunContext as the pipeline builds it (data loaded and fitted to the budget), W&B off."""
+    from genrm_exp import code_version
+    from genrm_exp.context import RunContext
+    from genrm_exp.modeling import load_tokenizer
+    from genrm_exp.pipeline import fit, load_data, resolve_engine
+    from genrm_exp.tracking import Tracker
+
+    cfg = compose([*TINY, "logger=none", *overrides], tmp_path)
+    resolve_engine(cfg, "cpu")
+    tok = load_tokenizer(cfg.model, cache=CACHE)
+    train, eval_sets, report = load_data(cfg)
+    train, eval_sets, fits = fit(cfg, tok, train, eval_sets, report)
+    return RunContext(
+        cfg,
+        tmp_path / "run",
+        tok,
+        train,
+        eval_sets,
+        Tracker(None, "test"),
+        report,
+        fits=fits,
+        code=code_version.current(),
+    )
+
+
+def assert_all_trainable_changed(trainer) -> None:
+    """Train, then check every trainable parameter moved (TRL's own test pattern)."""
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
+    assert before, "no trainable parameters"
+    trainer.train()
+    after = dict(trainer.model.named_parameters())
+    unchanged = [n for n, p in before.items() if torch_equal(p, after[n])]
+    assert not unchanged, f"parameters did not change: {unchanged[:5]}"
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b.detach()))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CONF, compose
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
+from support import CONF, compose
 
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name not in ("hydra", "local", "local.example"))
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import CONF, REPO, SHARED, TINY, compose
 from omegaconf import OmegaConf
+from support import CONF, REPO, SHARED, TINY, compose
 from test_distributed import run_group
 
 STAGES = {"zero2": 2, "zero3": 3, "zero3_offload": 3}

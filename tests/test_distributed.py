@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY
-from support import run_group
+from support import TINY, run_group
 
 from genrm_exp import distributed
 

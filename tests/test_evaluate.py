@@ -8,8 +8,7 @@ import json
 import sys
 
 import pytest
-from conftest import REPO, TINY
-from support import ENV, genrm, run_group
+from support import ENV, REPO, TINY, genrm, run_group
 
 
 def evaluate(*args: str, timeout: int = 300):

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from conftest import TINY
-from support import ENV, genrm, run_group
+from support import ENV, TINY, genrm, run_group
 
 SUBSETS = ["llmbar-natural", "alpacaeval-easy", "hep-go", "donotanswer"]
 

@@ -13,9 +13,8 @@ import sys
 
 import pytest
 import yaml
-from conftest import CONF
 from omegaconf import OmegaConf
-from support import ENV, compose_with_hydra, genrm, run_group
+from support import CONF, ENV, compose_with_hydra, genrm, run_group
 
 from genrm_exp.objectives import OBJECTIVES
 

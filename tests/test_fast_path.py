@@ -8,8 +8,8 @@ import copy
 
 import pytest
 import torch
-from conftest import CACHE, compose
 from datasets import Dataset
+from support import CACHE, compose
 
 from genrm_exp.modeling import load_model
 from genrm_exp.objectives.lengths import group_by_length

@@ -94,7 +94,7 @@ def test_bad_parameters_fail_clearly():
 def test_auto_resolves_once_to_an_engine_that_can_run_here(tmp_path):
     """judge.backend=auto: vllm where the sampler environment exists and vLLM can load the model,
     else static with the reason; a named backend is taken as given (vllm then stops when it cannot run)."""
-    from conftest import compose
+    from support import compose
 
     from genrm_exp.sampling.generation import resolve_engine
 

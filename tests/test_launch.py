@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CONF, REPO, TINY
-from support import ENV, compose_with_hydra, genrm, run_group
+from support import CONF, ENV, REPO, TINY, compose_with_hydra, genrm, run_group
 
 PRESETS = {"slurm_1node_8gpu": (1, 8, 8), "slurm_2node": (2, 8, 8), "slurm_debug": (1, 2, 2), "local": (1, 1, 0)}
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 
-from conftest import REPO
+from support import REPO
 
 LAYERS = [
     {

@@ -4,7 +4,7 @@ EOS, heads have the right shapes, LoRA wraps only when enabled."""
 from __future__ import annotations
 
 import pytest
-from conftest import CACHE, compose
+from support import CACHE, compose
 
 from genrm_exp.modeling import ModelError, apply_lora, converted_folder, load_model, load_tokenizer
 

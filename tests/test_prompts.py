@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import compose
 from omegaconf import OmegaConf
+from support import compose
 
 from genrm_exp.prompts import (
     PromptError,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import compose
 from omegaconf import OmegaConf
+from support import compose
 
 from genrm_exp import code_version, resume
 from genrm_exp.errors import ConfigError

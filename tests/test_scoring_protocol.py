@@ -4,7 +4,7 @@ Pure functions over composed configs and hand-made protocols (milliseconds)."""
 from __future__ import annotations
 
 import yaml
-from conftest import compose
+from support import compose
 
 from genrm_exp import scoring_protocol as sp
 from genrm_exp.report.protocols import column_protocols, protocol_markdown, sweep_axes

@@ -18,8 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import REPO
-from support import ENV, genrm
+from support import ENV, REPO, genrm
 
 from genrm_exp.serve.clients import RemoteReward, ServeError, compute_score, compute_score_async, post
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import CONF
+from support import CONF
 
 from genrm_exp.errors import ConfigError
 from genrm_exp.serve.__main__ import hydra_argv

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import REPO, TINY, compose
-from support import genrm
+from support import REPO, TINY, compose, genrm
 
 from genrm_exp import validate
 from genrm_exp.errors import ConfigError

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import CACHE, compose, make_ctx
+from support import CACHE, compose, make_ctx
 
 from genrm_exp.sampling import vllm_backend
 from genrm_exp.sampling.generation import Generator, SamplingParams

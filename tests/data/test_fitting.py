@@ -4,7 +4,7 @@ and both responses in one budget); a best-of-N response is cut once for all its 
 
 from __future__ import annotations
 
-from conftest import compose
+from support import compose
 
 from genrm_exp.data.budget import fit_item_ids
 from genrm_exp.data.fitting import chat_overhead, fit_eval

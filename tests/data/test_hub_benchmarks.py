@@ -11,8 +11,8 @@ import sys
 import types
 
 import pytest
-from conftest import compose
 from omegaconf import OmegaConf
+from support import compose
 
 from genrm_exp.benchmarks import BENCHMARKS
 from genrm_exp.data.loaders import load_pairs

@@ -11,8 +11,8 @@ import gzip
 import json
 
 import pytest
-from conftest import compose
 from omegaconf import OmegaConf
+from support import compose
 
 from genrm_exp.data.formats import is_tie
 from genrm_exp.data.loaders import load_pairs

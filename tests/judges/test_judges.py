@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import compose
 from omegaconf import OmegaConf
-from support import ALWAYS_A, scripted_lm, tiny_lm
+from support import ALWAYS_A, compose, scripted_lm, tiny_lm
 
 from genrm_exp.data.schema import Message, Pair
 from genrm_exp.evaluation import set_metrics

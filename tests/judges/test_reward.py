@@ -30,8 +30,8 @@ def test_pad_batch_left_and_right():
 def test_a_trained_run_without_its_checkpoint_is_refused(tmp_path):
     """Serving a BT run whose checkpoint is gone would score with a random head: refused, named."""
     import pytest
-    from conftest import compose
     from omegaconf import OmegaConf
+    from support import compose
 
     from genrm_exp.checkpoints import CheckpointError
     from genrm_exp.judges.factory import for_run

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import assert_all_trainable_changed, make_ctx
+from support import assert_all_trainable_changed, make_ctx
 
 from genrm_exp.objectives import bt
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import CACHE, compose
+from support import CACHE, compose
 from trl.trainer.utils import add_fused_lm_head
 
 from genrm_exp.modeling import load_model

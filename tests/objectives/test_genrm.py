@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_all_trainable_changed, compose, make_ctx
+from support import assert_all_trainable_changed, compose, make_ctx
 
 from genrm_exp.objectives import genrm
 from genrm_exp.prompts import encode_for_verdict, render_pair

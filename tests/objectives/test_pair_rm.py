@@ -4,7 +4,7 @@ and evaluation in both orders."""
 from __future__ import annotations
 
 import pytest
-from conftest import assert_all_trainable_changed, make_ctx
+from support import assert_all_trainable_changed, make_ctx
 
 from genrm_exp.objectives import pair_rm
 

@@ -7,8 +7,7 @@ import json
 
 import pytest
 import torch
-from conftest import TINY, compose, make_ctx
-from support import genrm
+from support import TINY, compose, genrm, make_ctx
 
 from genrm_exp.judges.direct import DirectJudge
 from genrm_exp.judges.factory import judge_dtype
@@ -74,8 +73,8 @@ def test_a_model_folder_from_pretrained_judges_as_the_embedded_model_does():
     """RewardModel.from_pretrained (a Hub id or folder) and RewardModel.zero_shot (a conf/model entry,
     what the server loads) build the same judge: the converted SmolLM2 folder read as a plain folder
     gives the embedded model's probability."""
-    from conftest import CACHE
     from omegaconf import OmegaConf
+    from support import CACHE
 
     from genrm_exp.api import RewardModel
     from genrm_exp.modeling import converted_folder

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TINY
+from support import REPO, TINY
 
 ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", "HYDRA_FULL_ERROR": "1"}
 COMMAND = [
@@ -133,9 +133,8 @@ def test_run_folder_names_are_fixed_by_the_command_line():
 def test_one_list_of_settings_that_change_no_result():
     """What reuse ignores (resume.NOT_COMPARED) is what folder names leave out (Hydra's exclude_keys),
     and it covers every key under paths and star.fault as composed."""
-    from conftest import compose
     from omegaconf import OmegaConf
-    from support import compose_with_hydra
+    from support import compose, compose_with_hydra
 
     from genrm_exp.resume import NOT_COMPARED, settings
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_all_trainable_changed, compose, make_ctx
+from support import assert_all_trainable_changed, compose, make_ctx
 
 from genrm_exp.objectives import build
 from genrm_exp.star import policy
@@ -231,7 +231,7 @@ def test_cpu_demo_on_the_embedded_model(tmp_path):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from support import REPO
 
     env = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
     out = subprocess.run(
