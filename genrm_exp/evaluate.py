@@ -118,10 +118,9 @@ def run(argv: list[str]) -> Path:
 
     from genrm_exp import code_version, costs, distributed, resume, validate
     from genrm_exp.atomic import write_json_atomic
-    from genrm_exp.evaluation import evaluate
+    from genrm_exp.evaluation import evaluate_run
     from genrm_exp.pipeline import fit, load_data, resolve_engine
     from genrm_exp.report.tables import print_metrics
-    from genrm_exp.scoring_protocol import judge_protocol
 
     started = time.time()
     run_dir, own, overrides = split_args(argv)
@@ -147,16 +146,8 @@ def run(argv: list[str]) -> Path:
     (folder / DATA_FILE).write_text(json.dumps(report, indent=2, default=str))
     code = code_version.current()
     t_eval = time.time()
-    results = evaluate(
-        judge,
-        eval_sets,
-        folder,
-        bootstrap_samples=int(cfg.eval.bootstrap_samples),
-        seed=int(cfg.seed),
-        model_name=str(cfg.model.name),
-        protocol=judge_protocol(cfg, device_type),
-        fits=fits,
-        code=code,
+    results = evaluate_run(
+        cfg, judge, eval_sets, folder, device_type=device_type, fits=fits, code=code, model_name=str(cfg.model.name)
     )
     seconds = time.time() - started
     results[RUN_KEY] = {

@@ -30,7 +30,15 @@ from genrm_exp.data.schema import Pair
 from genrm_exp.errors import ConfigError
 from genrm_exp.run_files import BENCHMARKS_KEY, PREDICTIONS_DIR, set_entries
 
-__all__ = ["BENCHMARKS_KEY", "evaluate", "set_entries", "set_metrics", "write_json_atomic", "write_jsonl_atomic"]
+__all__ = [
+    "BENCHMARKS_KEY",
+    "evaluate",
+    "evaluate_run",
+    "set_entries",
+    "set_metrics",
+    "write_json_atomic",
+    "write_jsonl_atomic",
+]
 
 
 def set_metrics(
@@ -143,3 +151,31 @@ def score_ties(pairs: Sequence[Pair], records: list[dict]) -> list[dict]:
             if "score_maj1" in record:
                 record["score_maj1"] = 0.5
     return records
+
+
+def evaluate_run(
+    cfg,
+    judge,
+    eval_sets: Mapping[str, Sequence[Pair]],
+    run_dir: Path,
+    *,
+    device_type: str,
+    fits: Mapping[str, Mapping] | None,
+    code: Mapping | None,
+    tracker=None,
+    model_name: str | None = None,
+):
+    """`evaluate` with a run's settings (eval.bootstrap_samples, seed) and its judge's protocol: the
+    pipeline, STaR's evaluation stages and genrm_exp.evaluate all score through here."""
+    return evaluate(
+        judge,
+        eval_sets,
+        run_dir,
+        bootstrap_samples=int(cfg.eval.bootstrap_samples),
+        seed=int(cfg.seed),
+        tracker=tracker,
+        model_name=model_name,
+        protocol=scoring_protocol.judge_protocol(cfg, device_type),
+        fits=fits,
+        code=code,
+    )

@@ -63,11 +63,10 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
     (genrm_exp.distributed), and every rank returns the same metric."""
     from genrm_exp import code_version, costs, distributed, resume, validate
     from genrm_exp.context import RunContext
-    from genrm_exp.evaluation import evaluate, write_json_atomic
+    from genrm_exp.evaluation import evaluate_run, write_json_atomic
     from genrm_exp.modeling import load_tokenizer
     from genrm_exp.objectives import build
     from genrm_exp.report.tables import print_metrics
-    from genrm_exp.scoring_protocol import judge_protocol
     from genrm_exp.tracking import Tracker, run_name_from
 
     started = time.time()
@@ -107,17 +106,16 @@ def run(cfg, run_dir: Path, overrides: list[str]) -> float:
         t_objective = time.time()
         judge = build(cfg.objective.name, ctx)
         t_eval = time.time()
-        results = evaluate(
+        results = evaluate_run(
+            cfg,
             judge,
             eval_sets,
             run_dir,
-            bootstrap_samples=int(cfg.eval.bootstrap_samples),
-            seed=int(cfg.seed),
-            tracker=tracker,
-            model_name=str(cfg.model.name),
-            protocol=judge_protocol(cfg, device_type),
+            device_type=device_type,
             fits=fits,
             code=code,
+            tracker=tracker,
+            model_name=str(cfg.model.name),
         )
         seconds = time.time() - started
         results[RUN_KEY] = {

@@ -34,9 +34,8 @@ from genrm_exp import distributed, resume
 from genrm_exp.atomic import write_json_atomic
 from genrm_exp.data.splits import fresh_parts
 from genrm_exp.errors import ConfigError
-from genrm_exp.evaluation import evaluate, set_entries
+from genrm_exp.evaluation import evaluate_run, set_entries
 from genrm_exp.judges.replay import ReplayJudge
-from genrm_exp.scoring_protocol import judge_protocol
 from genrm_exp.star import policy
 from genrm_exp.star.iteration import Iteration
 from genrm_exp.star.stages import Stages
@@ -65,15 +64,8 @@ def eval_stage(ctx, folder: Path, checkpoint: Path | None) -> dict:
     majority vote over judge.k chains (maj@k) and of the first chain alone (maj@1)."""
     out = folder / "eval"
     judge = ReplayJudge(out / "predictions", lambda: cot_judge(ctx, checkpoint))
-    results = evaluate(
-        judge,
-        ctx.eval_sets,
-        out,
-        bootstrap_samples=int(ctx.cfg.eval.bootstrap_samples),
-        seed=int(ctx.cfg.seed),
-        protocol=judge_protocol(ctx.cfg, distributed.device().type),
-        fits=ctx.fits,
-        code=ctx.code,
+    results = evaluate_run(
+        ctx.cfg, judge, ctx.eval_sets, out, device_type=distributed.device().type, fits=ctx.fits, code=ctx.code
     )
     distributed.barrier()  # rank 0 has written every set's predictions, which the summary replays
     if distributed.is_main():
