@@ -9,9 +9,12 @@ percentages as upstream prints them.
     {'Reasoning': 0.8571428571428571}
 
 Through the interface of every benchmark (genrm_exp/benchmarks/__init__.py): ``score(pairs,
-records)`` pools the judged pairs of source ``rewardbench`` by subset (a tie or an invalid verdict
-counts 0.5, as upstream's ``results.append(0.5)`` for equal rewards) and ``leaderboard_json`` writes
-the per-subset file.
+records)`` pools the judged pairs of source ``rewardbench`` by subset and ``leaderboard_json``
+writes the per-subset file. A judge's tie or invalid verdict counts 0.5, as upstream's generative
+runner counts an unparsable answer (``scripts/run_generative.py``, ``process_shuffled``); upstream's
+scalar runner (``scripts/run_rm.py``) counts only a strictly higher chosen reward, so an exact tie of
+two rewards is 0 there and 0.5 here. Upstream's generative runner shows each pair in one random
+order; ours follows ``judge.order`` (both orders by default; ``judge.order=random`` is its rule).
 
 Test: python -m pytest tests/benchmarks/test_rewardbench.py -q
 """
