@@ -192,3 +192,34 @@ def _exists(key: str, spec) -> None:
     path = OmegaConf.select(spec, "path") if OmegaConf.is_config(spec) else spec.get("path")
     if path is not None and not Path(str(path)).is_file():
         raise ConfigError(f"{key}={str(path)!r}: no such file")
+
+
+def check_serve(cfg) -> None:
+    """conf/serve.yaml as composed, before any model loads (genrm_exp.serve)."""
+    from genrm_exp.prompts import STYLES
+    from genrm_exp.sampling.generation import DTYPES
+
+    if cfg.run_dir is not None and cfg.get("pretrained") is not None:
+        raise ConfigError(f"run_dir={cfg.run_dir!r} / pretrained={cfg.pretrained!r}: serve one of them, not both")
+    if cfg.run_dir is None and cfg.get("checkpoint") is not None:
+        raise ConfigError(f"checkpoint={cfg.checkpoint!r}: a checkpoint belongs to a run; give run_dir as well")
+    if cfg.run_dir is not None and not Path(str(cfg.run_dir)).is_dir():
+        raise ConfigError(f"run_dir={str(cfg.run_dir)!r}: no such folder")
+    j = cfg.judge
+    one_of("judge.style", str(j.style), STYLES)
+    if j.order is not None:
+        one_of("judge.order", str(j.order), ("random", "fixed", "both"))
+    if j.dtype is not None:
+        one_of("judge.dtype", str(j.dtype), ("auto", *DTYPES))
+    if j.k is not None:
+        positive("judge.k", j.k)
+    port = cfg.port
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError(f"port={port!r}: expected an integer in [0, 65535] (0: any free port)")
+    if cfg.batch_size is not None:
+        positive("batch_size", cfg.batch_size)
+    for key in ("queue_limit", "max_request_pairs", "max_request_bytes"):
+        positive(key, cfg[key])
+    positive("request_timeout_s", cfg.request_timeout_s, integer=False)
+    if not isinstance(cfg.max_wait_ms, (int, float)) or cfg.max_wait_ms < 0:
+        raise ConfigError(f"max_wait_ms={cfg.max_wait_ms!r}: expected a number >= 0")

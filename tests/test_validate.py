@@ -115,3 +115,35 @@ def test_a_typo_in_a_finished_run_folder_leaves_it_as_it_was(tmp_path):
     out = genrm(*TINY, "judge.order=bogus", f"paths.outputs={tmp_path}", f"hydra.run.dir={run}", timeout=120)
     assert out.returncode == 2 and f"{run} left as it was" in out.stderr, out.stderr[-2000:]
     assert not (run / "error.txt").exists() and not (run / "config.yaml").exists()
+
+
+def compose_serve(overrides: list[str]):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from support import CONF
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return hydra_compose(config_name="serve", overrides=overrides)
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["judge.style=bogus"], "judge.style='bogus': expected one of ["),
+        (["judge.order=bogus"], "judge.order='bogus': expected one of ['random', 'fixed', 'both']"),
+        (["judge.dtype=bogus"], "judge.dtype='bogus': expected one of ['auto', 'float32'"),
+        (["judge.k=0"], "judge.k=0: expected a positive integer"),
+        (["port=70000"], "port=70000: expected an integer in [0, 65535]"),
+        (["queue_limit=0"], "queue_limit=0: expected a positive integer"),
+        (["request_timeout_s=0"], "request_timeout_s=0: expected a positive number"),
+        (["max_wait_ms=-1"], "max_wait_ms=-1: expected a number >= 0"),
+        (["checkpoint=x"], "checkpoint='x': a checkpoint belongs to a run"),
+        (["run_dir=/no/such/run"], "run_dir='/no/such/run': no such folder"),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else None,
+)
+def test_serve_settings_are_checked_before_the_model_loads(overrides, message):
+    with pytest.raises(ConfigError) as e:
+        validate.check_serve(compose_serve(overrides))
+    assert str(e.value).startswith(message), str(e.value)
+    validate.check_serve(compose_serve([]))  # the shipped settings pass

@@ -36,7 +36,10 @@ def main(cfg) -> None:
     from genrm_exp.serve.app import build_app
     from genrm_exp.serve.loading import load
 
+    from genrm_exp.validate import check_serve
+
     try:
+        check_serve(cfg)  # every setting, before the model loads
         rm = load(cfg)
     except UserError as err:  # the message is the whole story
         print(f"error: {err}", file=sys.stderr)
