@@ -35,7 +35,6 @@ def main(cfg) -> None:
     from genrm_exp.errors import UserError
     from genrm_exp.serve.app import build_app
     from genrm_exp.serve.loading import load
-
     from genrm_exp.validate import check_serve
 
     try:
