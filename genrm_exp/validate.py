@@ -173,6 +173,20 @@ def _star(cfg) -> None:
     positive("star.rationalizer.k", s.rationalizer.k)
     if s.close_verdict is not None:
         check_close(str(s.close_verdict), "star.close_verdict")
+    # Evaluated as trained: a chain cut before its verdict, or left open where training closed it,
+    # is an invalid answer (0.5) at evaluation, and the STaR curve stays at chance for that alone.
+    if s.max_new_tokens > cfg.judge.max_new_tokens:
+        raise ConfigError(
+            f"star.max_new_tokens={s.max_new_tokens} > judge.max_new_tokens={cfg.judge.max_new_tokens}: "
+            "the judge would be evaluated with less room than its training chains take; raise "
+            "judge.max_new_tokens or lower star.max_new_tokens"
+        )
+    if s.close_verdict != cfg.judge.close_verdict:
+        raise ConfigError(
+            f"judge.close_verdict={cfg.judge.close_verdict!r} differs from star.close_verdict={s.close_verdict!r}: "
+            "the judge is evaluated closing its chains as STaR closed the ones it trained on; leave "
+            "judge.close_verdict unset (it follows star.close_verdict) or set both alike"
+        )
     if s.bootstrap.rationales_file is not None and not Path(str(s.bootstrap.rationales_file)).is_file():
         raise ConfigError(f"star.bootstrap.rationales_file={str(s.bootstrap.rationales_file)!r}: no such file")
 

@@ -38,7 +38,10 @@ TYPOS = [
     ([*STAR, "star.order=bogus"], "star.order='bogus': expected one of ['random', 'fixed', 'both']"),
     ([*STAR, "star.init=bogus"], "star.init='bogus': expected one of ['latest', 'base']"),
     ([*STAR, "star.bootstrap.iterations=bogus"], "star.bootstrap.iterations='bogus': expected one of ['first', 'all']"),
-    ([*STAR, "star.close_verdict=Verdict:"], "star.close_verdict='Verdict:': must end with '[['"),
+    (
+        [*STAR, "star.close_verdict=Verdict:", "judge.close_verdict=null"],
+        "star.close_verdict='Verdict:': must end with",
+    ),
     (["on_code_change=bogus"], "on_code_change='bogus': expected one of ['stop', 'rerun', 'reuse']"),
 ]
 # Settings that cannot go together.
@@ -54,6 +57,8 @@ CLASHES = [
         ],
         "judge.order='random': eval.sets.judgebench is scored by ScalerLab/JudgeBench's rule",
     ),
+    ([*STAR, "star.max_new_tokens=300"], "star.max_new_tokens=300 > judge.max_new_tokens=256: the judge would be"),
+    ([*STAR, "star.close_verdict=' [['", "judge.close_verdict=null"], "judge.close_verdict=None differs from star"),
     (["objective=bt", "+data.train.ties=half"], "data.train.ties='half': a tie has no preferred response"),
     (["objective=bt", "+objective.args.learning_rate=0.1"], "objective.args.learning_rate=0.1: an objective states"),
     (["data=local", "data.train.path=missing.jsonl"], "data.train.path='missing.jsonl': no such file"),
