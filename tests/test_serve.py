@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
 import socket
 import subprocess
 import sys
@@ -298,15 +299,32 @@ def test_content_parts_are_read_as_their_text(servers):
 
 
 def test_a_chunked_body_is_held_to_max_request_bytes_while_read(servers):
-    """No Content-Length: the body is counted as it arrives and refused once past the limit."""
+    """No Content-Length: the body is counted as it arrives and refused once past the limit, before
+    the client has sent it all: the client here would send 40 MB, and the answer comes while it is
+    sending (after ~4 MB: what the kernel's socket buffers take in before the server reads)."""
     host, port = servers["main"].url.removeprefix("http://").rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=60)
-    chunks = iter([b'{"prompt": "', *[b"p" * 100_000] * 6, b'", "response_a": "x", "response_b": "y"}'])
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
-    conn.request("POST", "/v1/judge", body=chunks, headers=headers, encode_chunked=True)
-    resp = conn.getresponse()
-    assert resp.status == 413 and "max_request_bytes=400000" in json.loads(resp.read())["error"]
-    conn.close()
+    head = (
+        f"POST /v1/judge HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"p" * 65536
+    sent, answer = 0, b""
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(head.encode() + b'5\r\n["aaa\r\n')
+        while sent < 40_000_000 and not select.select([sock], [], [], 0)[0]:
+            try:
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            except OSError:  # the server closed the connection after answering
+                break
+            sent += len(chunk)
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert b" 413 " in status_line and b"max_request_bytes=400000" in rest, answer[:300]
+    assert sent < 16_000_000, sent
 
 
 def test_bad_reward_requests(servers):
