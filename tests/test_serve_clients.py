@@ -135,6 +135,13 @@ def test_verl_batch_manager_form_sends_one_request_and_returns_a_list(stand_in):
     }
 
 
+def test_verl_calls_with_neither_form_or_uneven_columns_are_refused():
+    with pytest.raises(TypeError, match="compute_score needs solution_str .* or solution_strs"):
+        compute_score(data_source="d", url="http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="2 solution_strs, 1 ground_truths, 2 extra_infos"):
+        compute_score(solution_strs=["a", "b"], ground_truths=["g"], extra_infos=[{}, {}], url="http://127.0.0.1:9")
+
+
 def test_verl_without_a_prompt_in_extra_info_says_where_it_looked():
     """verl's examples/data_preprocess/gsm8k.py keeps the policy's prompt in the top-level `prompt`
     column, which reaches no reward function, and the raw question in extra_info["question"]."""
