@@ -200,3 +200,32 @@ def test_a_zero_shot_cot_judge_loads_from_the_serve_config():
     assert rm.info()["order_rule"].startswith("fixed: each pair is judged once as sent")
     (out,) = rm.judge_pairs(["What is 2+2?"], ["4"], ["5"])
     assert sum(out["votes"].values()) == 2 and 0.0 <= out["p_a"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    "prompt, message",
+    [
+        (
+            [{"role": "tool", "content": "42"}],
+            "prompt.0.role: a `tool` turn cannot be judged: send the conversation without tool turns",
+        ),
+        ([{"role": "user", "content": [{"type": "image"}]}], "prompt.0.content: only text parts can be judged"),
+        ([{"role": "robot", "content": "x"}], "prompt.0.role: role 'robot': expected system, user or assistant"),
+        ([{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "prompt: the last message is"),
+    ],
+)
+def test_a_bad_prompt_is_named_without_the_other_forms_errors(prompt, message):
+    """A prompt is text or messages; the 422 speaks of the form that was sent only."""
+    from genrm_exp.serve.bodies import HTTPError, PairIn, validated
+
+    with pytest.raises(HTTPError) as err:
+        validated({"prompt": prompt, "response_a": "x", "response_b": "y"}, PairIn)
+    assert err.value.status == 422 and err.value.message.startswith(message), err.value.message
+
+
+def test_content_parts_are_joined_into_the_text():
+    from genrm_exp.serve.bodies import PairIn, as_prompt, validated
+
+    parts = [{"type": "text", "text": "Hi "}, {"type": "text", "text": "there"}]
+    pair = validated({"prompt": [{"role": "user", "content": parts}], "response_a": "x", "response_b": "y"}, PairIn)
+    assert as_prompt(pair.prompt) == [{"role": "user", "content": "Hi there"}]

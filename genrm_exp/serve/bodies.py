@@ -140,8 +140,16 @@ def validated(data, schema):
 
 
 def _message(err: ValidationError) -> str:
+    """The first errors as `field.path: what is wrong`; of a prompt (text or messages) only the
+    errors of the form that was sent."""
     parts = []
-    for e in err.errors()[:5]:
-        where = ".".join(str(x) for x in e["loc"]) or "body"
-        parts.append(f"{where}: {e['msg']}")
-    return "; ".join(parts)
+    for e in err.errors():
+        loc = [str(x) for x in e["loc"]]
+        tag = next((x for x in loc if x == "str" or x.startswith("list[")), None)
+        if tag == "str" and isinstance(e["input"], list):
+            continue
+        if tag is not None and tag != "str" and loc[-1] == tag and isinstance(e["input"], str):
+            continue
+        where = ".".join(x for x in loc if x != tag) or "body"
+        parts.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts[:5])
