@@ -14,6 +14,7 @@ API), and this step runs them all up front.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -240,8 +241,6 @@ def check_serve(cfg) -> None:
 
 
 def _loopback(host: str) -> bool:
-    import ipaddress
-
     if host == "localhost":
         return True
     try:
