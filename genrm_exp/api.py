@@ -32,6 +32,14 @@ from genrm_exp.errors import ConfigError
 from genrm_exp.verdicts import INVALID, A, B
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+ORDER_RULES = {
+    "both": "both: each pair is judged as (a, b) and as (b, a) and P(a better) averaged, so position bias "
+    "cancels; two judge calls per pair (2k chains for a CoT judge)",
+    "fixed": "fixed: each pair is judged once as sent, a (the response) first; the judge's position bias "
+    "stays in every reward",
+    "random": "random: each pair is judged once, in an order drawn from the seed and the pair's texts; "
+    "position bias averages out over many pairs only",
+}
 
 
 def _messages(prompt: str | Sequence[dict]) -> tuple[Message, ...]:
@@ -80,16 +88,17 @@ class RewardModel:
         checkpoint: str | os.PathLike | None = None,
         order: str | None = None,
         device: str | None = None,
+        model: dict | None = None,
         **judge: Any,
     ) -> RewardModel:
         """The judge a finished run ends with (judges.factory.for_run), `order` and any other
-        `judge.*` values (k, batch_size, ...) overriding the run's."""
+        `judge.*` values (k, batch_size, ...) overriding the run's, and `model.*` values (e.g.
+        use_safetensors) its model's."""
         from genrm_exp.judges.factory import for_run
 
         settings = {**judge, **({"order": order} if order is not None else {})}
-        judge_obj, cfg, tokenizer = for_run(
-            run_dir, checkpoint=checkpoint, overrides={"judge": settings} if settings else None, device=device
-        )
+        overrides = {**({"judge": settings} if settings else {}), **({"model": model} if model else {})}
+        judge_obj, cfg, tokenizer = for_run(run_dir, checkpoint=checkpoint, overrides=overrides or None, device=device)
         return cls(judge_obj, cfg, tokenizer, run_dir=Path(run_dir))
 
     @classmethod
@@ -149,10 +158,20 @@ class RewardModel:
     def batch_size(self) -> int:
         return int(self.cfg.judge.batch_size)
 
+    def order_rule(self) -> str:
+        """In words: in which order(s) a pair (response, reference) is read, and what it costs."""
+        scorer = str(self.cfg.objective.scorer)
+        if scorer == "reward":
+            return "none: a scalar reward model scores each response alone, so no order enters"
+        if scorer == "classifier":
+            return "both: the PairRM classifier always reads (a, b) and (b, a) and averages them"
+        return ORDER_RULES[str(self.cfg.judge.order)]
+
     def info(self) -> dict:
         judge = self.cfg.judge
         return {
             "kind": self.kind,
+            "order_rule": self.order_rule(),
             "objective": str(self.cfg.objective.name),
             "model": str(self.cfg.model.name),
             "run_dir": str(self.run_dir) if self.run_dir else None,
@@ -166,41 +185,61 @@ class RewardModel:
             },
         }
 
-    def judge_pairs(self, prompts: Sequence, responses_a: Sequence, responses_b: Sequence) -> list[dict]:
-        """Per comparison: p_a (P(a is better)), verdict (A, B, tie or invalid), votes (CoT judges'
-        counts, else None) and invalid (unparsable chains)."""
-        pairs = pairs_for(prompts, responses_a, responses_b)
-        records = self._judge.predict(pairs, "api") if pairs else []
-        out = []
-        for r in records:
-            votes = r.get("votes")
-            out.append(
-                {
-                    "p_a": float(r["p_chosen"]),
-                    "verdict": _verdict_of(r),
-                    "votes": {A: votes["counts_a"], B: votes["counts_b"], INVALID: votes["invalid"]} if votes else None,
-                    "invalid": int(r.get("invalid", 0)),
-                }
-            )
-        return out
+    def fit(self, pairs: Sequence[Pair]) -> list[Pair | None]:
+        """The pairs fitted as offline evaluation fits them (eval.fit within eval.max_length,
+        data/fitting.py): the same text, so the same probability; None where eval.truncation=drop
+        drops one."""
+        from genrm_exp.data.fitting import fit_each
+
+        return fit_each(pairs, self.tokenizer, self.cfg.eval)
+
+    def judge_pairs(self, prompts: Sequence, responses_a: Sequence, responses_b: Sequence) -> list[dict | None]:
+        """Per comparison, fitted as evaluation fits it (`fit`): p_a (P(a is better)), verdict (A, B,
+        tie or invalid), votes (CoT judges' counts, else None) and invalid (unparsable chains); None
+        for a pair that eval.truncation=drop drops."""
+        fitted = self.fit(pairs_for(prompts, responses_a, responses_b))
+        kept = [p for p in fitted if p is not None]
+        records = iter(self._judge.predict(kept, "api") if kept else [])
+        return [None if p is None else self._result(next(records)) for p in fitted]
+
+    @staticmethod
+    def _result(r: dict) -> dict:
+        votes = r.get("votes")
+        return {
+            "p_a": float(r["p_chosen"]),
+            "verdict": _verdict_of(r),
+            "votes": {A: votes["counts_a"], B: votes["counts_b"], INVALID: votes["invalid"]} if votes else None,
+            "invalid": int(r.get("invalid", 0)),
+        }
 
     def preferences(self, prompts: Sequence, responses_a: Sequence, responses_b: Sequence) -> list[float]:
         """P(response a is better than response b) for each triple."""
-        return [r["p_a"] for r in self.judge_pairs(prompts, responses_a, responses_b)]
+        results = self.judge_pairs(prompts, responses_a, responses_b)
+        _none_dropped(results, self.cfg.eval)
+        return [r["p_a"] for r in results]
 
     def preference(self, prompt, response_a, response_b) -> float:
         return self.preferences([prompt], [response_a], [response_b])[0]
 
     def rewards(self, prompts: Sequence, responses: Sequence) -> list[float]:
         """The scalar reward of each (prompt, response): a scalar reward model only."""
+        out = self.rewards_or_none(prompts, responses)
+        _none_dropped(out, self.cfg.eval)
+        return out
+
+    def rewards_or_none(self, prompts: Sequence, responses: Sequence) -> list[float | None]:
+        """`rewards`, each (prompt, response) fitted as evaluation fits a pair's text (`fit`, the
+        response beside an empty one); None where eval.truncation=drop drops it."""
         if self.kind != "reward":
             raise ConfigError(
                 f"{self.cfg.objective.name} is a pairwise judge: it has no reward of a lone response; "
                 "compare against a reference (preferences, reward_fn)"
             )
-        return self._judge.rewards_for(
-            [([m.to_dict() for m in _messages(p)], _text(r)) for p, r in zip(prompts, responses, strict=True)]
-        )
+        lone = pairs_for(prompts, responses, [""] * len(responses))
+        fitted = self.fit(lone)
+        kept = [p for p in fitted if p is not None]
+        scores = iter(self._judge.rewards_for([(p.prompt_messages(), p.chosen) for p in kept]) if kept else [])
+        return [None if p is None else float(next(scores)) for p in fitted]
 
     def judge(self, prompts: Sequence, completions: Sequence[Sequence], shuffle_order: bool = True) -> list[int]:
         """TRL's pairwise-judge protocol (BasePairwiseJudge.judge): for each prompt and its two
@@ -228,6 +267,15 @@ class RewardModel:
 
 
 GenRM = RewardModel  # the earlier name
+
+
+def _none_dropped(results: Sequence, eval_cfg) -> None:
+    dropped = [i for i, r in enumerate(results) if r is None]
+    if dropped:
+        raise ConfigError(
+            f"items {dropped[:10]} exceed eval.max_length={eval_cfg.max_length} and eval.truncation=drop "
+            "drops them (as evaluation does); set eval.truncation=truncate to cut them instead"
+        )
 
 
 def compose_config(overrides: list[str]):

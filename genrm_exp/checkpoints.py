@@ -18,7 +18,7 @@ from pathlib import Path
 
 from genrm_exp import distributed
 from genrm_exp.errors import UserError
-from genrm_exp.modeling import HEADS, load_model
+from genrm_exp.modeling import HEADS, load_model, safetensors_only
 
 
 class CheckpointError(UserError, FileNotFoundError):
@@ -82,7 +82,9 @@ def _full(cfg, checkpoint: Path, head: str):
 
     whole_models()
     auto = transformers.AutoModelForCausalLM if head == "causal_lm" else transformers.AutoModelForSequenceClassification
-    return auto.from_pretrained(str(checkpoint), dtype=getattr(torch, str(cfg.model.dtype)))
+    return auto.from_pretrained(
+        str(checkpoint), dtype=getattr(torch, str(cfg.model.dtype)), use_safetensors=safetensors_only(cfg.model)
+    )
 
 
 def latest(run_dir: Path) -> Path | None:

@@ -132,6 +132,11 @@ def _auto_class(head: str):
     return transformers.AutoModelForSequenceClassification, {"num_labels": 1 if head == "reward" else 2}
 
 
+def safetensors_only(model_cfg: Mapping[str, Any]) -> bool:
+    """model.use_safetensors; a run written before the key existed reads safetensors only too."""
+    return bool(model_cfg.get("use_safetensors", True))
+
+
 def load_model(model_cfg: Mapping[str, Any], tokenizer, *, head: str, cache: str | os.PathLike):
     """Build the model with the requested head; its pad token matches the tokenizer's."""
     auto, head_kwargs = _auto_class(head)
@@ -156,6 +161,7 @@ def load_model(model_cfg: Mapping[str, Any], tokenizer, *, head: str, cache: str
             attn_implementation=model_cfg["attn_implementation"],
             revision=model_cfg["revision"],
             trust_remote_code=bool(model_cfg["trust_remote_code"]),
+            use_safetensors=safetensors_only(model_cfg),
             **head_kwargs,
         )
     if model.get_input_embeddings().num_embeddings < len(tokenizer):

@@ -14,6 +14,8 @@ API), and this step runs them all up front.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -237,3 +239,25 @@ def check_serve(cfg) -> None:
     positive("request_timeout_s", cfg.request_timeout_s, integer=False)
     if not isinstance(cfg.max_wait_ms, (int, float)) or cfg.max_wait_ms < 0:
         raise ConfigError(f"max_wait_ms={cfg.max_wait_ms!r}: expected a number >= 0")
+    fallback = cfg.missing_reference_reward
+    if fallback is not None and (not isinstance(fallback, (int, float)) or isinstance(fallback, bool)):
+        raise ConfigError(
+            f"missing_reference_reward={fallback!r}: expected null (422 for items without a reference) or a number"
+        )
+    host = str(cfg.host)
+    if not _loopback(host) and not os.environ.get(str(cfg.token_env)):
+        raise ConfigError(
+            f"host={host!r} accepts requests from other machines: set a token in ${cfg.token_env} "
+            "(token_env) so every request must send it, or bind host=127.0.0.1"
+        )
+    if not isinstance(cfg.use_safetensors, bool):
+        raise ConfigError(f"use_safetensors={cfg.use_safetensors!r}: expected true or false")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
+import socket
 import subprocess
 import sys
 import threading
@@ -111,9 +113,16 @@ def runs(tmp_path_factory):
 def servers(runs):
     started = {
         "main": Server(
-            str(runs["genrm"]), "max_request_pairs=16", "max_request_bytes=20000", env={"GENRM_SERVE_TOKEN": TOKEN}
+            str(runs["genrm"]), "max_request_pairs=16", "max_request_bytes=400000", env={"GENRM_SERVE_TOKEN": TOKEN}
         ),
-        "tight": Server(str(runs["genrm"]), "batch_size=8", "max_wait_ms=2000", "queue_limit=6", "request_timeout_s=1"),
+        "tight": Server(
+            str(runs["genrm"]),
+            "batch_size=8",
+            "max_wait_ms=2000",
+            "queue_limit=6",
+            "request_timeout_s=1",
+            "missing_reference_reward=-1",
+        ),
         "bt": Server(str(runs["bt"])),
     }
     try:
@@ -159,6 +168,30 @@ def test_judge_matches_offline_predictions_batched_and_concurrent(servers, runs)
     info = main.request("GET", "/info")[1]
     assert info["batches"]["pairs"]["calls"] - before < len(pairs)  # some requests shared a call
     assert info["judge"]["order"] == "both" and info["objective"] == "genrm" and info["run_dir"] == str(runs["genrm"])
+    assert info["order_rule"].startswith("both: each pair is judged as (a, b) and as (b, a)")
+
+
+def test_a_long_response_is_fitted_as_offline_evaluation_fits_it(servers, runs):
+    """A 40,000-word response is cut to the run's eval.max_length as fit_eval cuts it; the served
+    probability is the offline judge's on that fitted pair, and it answers in seconds."""
+    from genrm_exp.data.fitting import fit_eval
+    from genrm_exp.data.schema import Message, Pair
+    from genrm_exp.judges.factory import for_run
+
+    long = " ".join(f"word{i % 97}" for i in range(40_000))
+    start = time.monotonic()
+    status, out = servers["main"].request(
+        "POST", "/v1/judge", {"prompt": "Describe the sea.", "response_a": long, "response_b": "It is blue."}
+    )
+    took = time.monotonic() - start
+    assert status == 200, out
+    judge, cfg, tokenizer = for_run(runs["genrm"], device="cpu")
+    pair = Pair("long:0", (Message("user", "Describe the sea."),), long, "It is blue.", "api", "api")
+    (fitted,), counts = fit_eval([pair], tokenizer, cfg.eval)
+    assert counts["truncated"] == 1 and len(fitted.chosen) < len(long) // 20
+    (offline,) = judge.predict([fitted], "long")
+    assert out["p_a"] == pytest.approx(offline["p_chosen"], abs=1e-6)
+    assert took < 5, f"{took:.1f} s for one long pair"
 
 
 def test_get_reward_speaks_openrlhf_and_takes_the_reference_from_labels(servers, tokenizer):
@@ -194,8 +227,33 @@ def test_get_reward_speaks_openrlhf_and_takes_the_reference_from_labels(servers,
         ({"prompt": [{"role": "robot", "content": "hi"}], "response_a": "x", "response_b": "y"}, 422, "role"),
         ({"pairs": []}, 422, "at least 1 item"),
         ({"pairs": [{"prompt": "p", "response_a": "x", "response_b": "y"}] * 17}, 413, "max_request_pairs=16"),
-        ({"prompt": "p" * 30000, "response_a": "x", "response_b": "y"}, 413, "max_request_bytes=20000"),
+        ({"prompt": "p" * 500000, "response_a": "x", "response_b": "y"}, 413, "max_request_bytes=400000"),
         ([1, 2], 422, "Input should be"),
+        ("[" * 100_000 + "]" * 100_000, 400, "malformed JSON: nested too deeply"),
+        (
+            '{"prompt": "p", "response_a": ' + "9" * 5000 + ', "response_b": "y"}',
+            400,
+            "malformed JSON: Exceeds the limit",
+        ),
+        (
+            {"prompt": [{"role": "tool", "content": "42"}], "response_a": "x", "response_b": "y"},
+            422,
+            "a `tool` turn cannot be judged",
+        ),
+        (
+            {"prompt": [{"role": "user", "content": [{"type": "image"}]}], "response_a": "x", "response_b": "y"},
+            422,
+            "only text parts can be judged; got parts of type ['image']",
+        ),
+        (
+            {
+                "prompt": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+                "response_a": "x",
+                "response_b": "y",
+            },
+            422,
+            "the last message is 'assistant': a prompt ends in a user turn",
+        ),
     ],
 )
 def test_bad_judge_requests_get_a_4xx_with_a_message(servers, body, status, message):
@@ -204,9 +262,75 @@ def test_bad_judge_requests_get_a_4xx_with_a_message(servers, body, status, mess
     assert servers["main"].request("GET", "/health")[0] == 200
 
 
+def test_a_blank_label_is_no_reference(servers, tokenizer):
+    """OpenRLHF without --data.label_key sends labels [""] (openrlhf/utils/remote_rm_utils.py,
+    request_api_wrapper posts prompts, query and labels as the dataset gave them): a blank label is
+    never judged as the reference: 422 naming the items, or the configured fallback reward."""
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is 2+2?"}], tokenize=False, add_generation_prompt=True
+    )
+    queries = [prompt + "It is 4.<|im_end|>", prompt + "Five.<|im_end|>"]
+    status, out = servers["main"].request(
+        "POST", "/get_reward", {"query": queries, "prompts": [prompt] * 2, "labels": ["4", " "]}
+    )
+    assert status == 422 and "items [1] have none or a blank one" in out["error"], out
+    status, out = servers["main"].request(
+        "POST", "/v1/reward", {"items": [{"prompt": "p", "response": "r", "reference": ""}]}
+    )
+    assert status == 422 and "items [0]" in out["error"], out
+    tight = servers["tight"]
+    status, out = tight.request("POST", "/get_reward", {"query": queries, "labels": ["", ""]}, None)
+    assert (status, out) == (200, {"rewards": [-1.0, -1.0], "scores": [-1.0, -1.0]})
+    assert tight.request("GET", "/info", token=None)[1]["items"]["missing_reference"] == 2
+
+
+def test_content_parts_are_read_as_their_text(servers):
+    """TRL's conversational prompts may hold content parts (trl/data_utils.py,
+    prepare_multimodal_messages): text parts are judged as the plain string would be."""
+    main = servers["main"]
+    plain = main.request(
+        "POST", "/v1/judge", {"prompt": [{"role": "user", "content": "Hi there"}], "response_a": "x", "response_b": "y"}
+    )
+    parts = [{"type": "text", "text": "Hi "}, {"type": "text", "text": "there"}]
+    got = main.request(
+        "POST", "/v1/judge", {"prompt": [{"role": "user", "content": parts}], "response_a": "x", "response_b": "y"}
+    )
+    assert plain[0] == got[0] == 200 and got[1]["p_a"] == pytest.approx(plain[1]["p_a"], abs=1e-6)
+
+
+def test_a_chunked_body_is_held_to_max_request_bytes_while_read(servers):
+    """No Content-Length: the body is counted as it arrives and refused once past the limit, before
+    the client has sent it all: the client here would send 40 MB, and the answer comes while it is
+    sending (after ~4 MB: what the kernel's socket buffers take in before the server reads)."""
+    host, port = servers["main"].url.removeprefix("http://").rsplit(":", 1)
+    head = (
+        f"POST /v1/judge HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"p" * 65536
+    sent, answer = 0, b""
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(head.encode() + b'5\r\n["aaa\r\n')
+        while sent < 40_000_000 and not select.select([sock], [], [], 0)[0]:
+            try:
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            except OSError:  # the server closed the connection after answering
+                break
+            sent += len(chunk)
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert b" 413 " in status_line and b"max_request_bytes=400000" in rest, answer[:300]
+    assert sent < 16_000_000, sent
+
+
 def test_bad_reward_requests(servers):
     main = servers["main"]
-    assert main.request("POST", "/get_reward", {"query": []})[0] == 422
+    assert main.request("POST", "/get_reward", {"query": []}) == (200, {"rewards": [], "scores": []})
+    assert main.request("POST", "/v1/reward", {"items": []}) == (200, {"rewards": []})
     status, out = main.request("POST", "/get_reward", {"query": ["a", "b"], "labels": ["x"]})
     assert status == 422 and "labels: 1 entries for 2 queries" in out["error"]
     status, out = main.request("POST", "/v1/reward", {"items": [{"prompt": "p"}]})
@@ -226,19 +350,60 @@ def test_the_token_is_checked(servers):
     assert main.request("POST", "/v1/judge", pair)[0] == 200
 
 
-def test_a_full_queue_answers_503_at_once_and_a_late_answer_504(servers):
+SIX = {"pairs": [{"prompt": f"p{i}", "response_a": "x", "response_b": "y"} for i in range(6)]}
+
+
+def test_a_full_queue_answers_503_at_once_with_retry_after_and_a_late_answer_504(servers):
     tight = servers["tight"]
-    six = {"pairs": [{"prompt": f"p{i}", "response_a": "x", "response_b": "y"} for i in range(6)]}
+    before = tight.request("GET", "/info", token=None)[1]["requests"]
     with ThreadPoolExecutor(1) as pool:
-        waiting = pool.submit(tight.request, "POST", "/v1/judge", six, None)  # waits for a batch of 8 (2 s)
+        waiting = pool.submit(tight.request, "POST", "/v1/judge", SIX, None)  # waits for a batch of 8 (2 s)
         time.sleep(0.4)
         start = time.monotonic()
-        status, out = tight.request("POST", "/v1/judge", {"prompt": "q", "response_a": "x", "response_b": "y"}, None)
-        assert status == 503 and "queue full" in out["error"] and time.monotonic() - start < 0.5
+        host, port = tight.url.removeprefix("http://").rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        conn.request("POST", "/v1/judge", body=json.dumps({"prompt": "q", "response_a": "x", "response_b": "y"}))
+        resp = conn.getresponse()
+        out = json.loads(resp.read())
+        conn.close()
+        assert resp.status == 503 and "queue full" in out["error"] and time.monotonic() - start < 0.5
+        assert int(resp.getheader("Retry-After")) >= 1
         status, out = waiting.result()
     assert status == 504 and "request_timeout_s=1" in out["error"]
-    stats = tight.request("GET", "/info", token=None)[1]["batches"]["pairs"]
+    info = tight.request("GET", "/info", token=None)[1]
+    stats = info["batches"]["pairs"]
     assert stats["pending"] == 0 and stats["rejected"] == 1  # the timed-out pairs were released
+    assert info["requests"]["timed_out"] == before["timed_out"] + 1
+    assert info["requests"]["refused"]["503"] == before["refused"].get("503", 0) + 1
+
+
+def test_a_request_whose_client_goes_away_is_dropped(servers):
+    """The six pairs would wait 2 s for company (max_wait_ms=2000) and time out at 1 s; the client
+    leaves at 0.3 s and its pairs are gone from the queue well before either."""
+    tight = servers["tight"]
+    before = tight.request("GET", "/info", token=None)[1]["requests"]["client_gone"]
+    host, port = tight.url.removeprefix("http://").rsplit(":", 1)
+    body = json.dumps(SIX)
+    with socket.create_connection((host, int(port))) as sock:
+        head = f"POST /v1/judge HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        sock.sendall(head.encode() + body.encode())
+        time.sleep(0.3)
+        assert tight.request("GET", "/info", token=None)[1]["batches"]["pairs"]["pending"] == 6
+    time.sleep(0.4)
+    info = tight.request("GET", "/info", token=None)[1]
+    assert info["batches"]["pairs"]["pending"] == 0 and info["requests"]["client_gone"] == before + 1
+
+
+def test_info_counts_answers_refusals_and_prompts_not_found(servers):
+    main = servers["main"]
+    before = main.request("GET", "/info")[1]
+    assert main.request("POST", "/v1/judge", {"prompt": "p", "response_a": "x", "response_b": "y"})[0] == 200
+    assert main.request("POST", "/v1/judge", {"prompt": "p"})[0] == 422
+    assert main.request("POST", "/get_reward", {"query": ["no template here"], "references": ["r"]})[0] == 200
+    after = main.request("GET", "/info")[1]
+    assert after["requests"]["answered"] == before["requests"]["answered"] + 2
+    assert after["requests"]["refused"]["422"] == before["requests"]["refused"].get("422", 0) + 1
+    assert after["items"]["prompt_not_found"] == before["items"]["prompt_not_found"] + 1
 
 
 def test_bt_rewards_match_the_offline_reward_model_and_verl_calls_it(servers, runs):
@@ -252,6 +417,7 @@ def test_bt_rewards_match_the_offline_reward_model_and_verl_calls_it(servers, ru
         "POST", "/v1/reward", {"items": [{"prompt": p, "response": r} for p, r in zip(prompts, responses)]}, None
     )
     assert status == 200 and out["rewards"] == pytest.approx(offline, abs=1e-5)
+    assert bt.request("GET", "/info", token=None)[1]["order_rule"].startswith("none: a scalar reward model")
     queries = [
         rm.tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
         + r
@@ -282,6 +448,15 @@ def test_bt_rewards_match_the_offline_reward_model_and_verl_calls_it(servers, ru
         )
     )
     assert got["score"] == pytest.approx(offline[0], abs=1e-5)
+    # verl's batch manager: plural names, one request, a list back (verl/workers/reward_manager/batch.py)
+    got = compute_score(
+        data_sources=["test", "test"],
+        solution_strs=responses,
+        ground_truths=[None, None],
+        extra_infos=[{"prompt": [{"role": "user", "content": p}]} for p in prompts],
+        url=bt.url,
+    )
+    assert [g["score"] for g in got] == pytest.approx(offline, abs=1e-5)
 
 
 def test_verl_function_on_a_pairwise_judge_uses_ground_truth_as_reference(servers, monkeypatch):

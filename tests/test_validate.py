@@ -144,11 +144,28 @@ def compose_serve(overrides: list[str]):
         (["max_wait_ms=-1"], "max_wait_ms=-1: expected a number >= 0"),
         (["checkpoint=x"], "checkpoint='x': a checkpoint belongs to a run"),
         (["run_dir=/no/such/run"], "run_dir='/no/such/run': no such folder"),
+        (["missing_reference_reward=zero"], "missing_reference_reward='zero': expected null"),
+        (["host=0.0.0.0"], "host='0.0.0.0' accepts requests from other machines: set a token in $GENRM_SERVE_TOKEN"),
+        (["host=::"], "host='::' accepts requests from other machines"),
+        (["host=judge.example.org"], "host='judge.example.org' accepts requests from other machines"),
+        (["use_safetensors=yes"], "use_safetensors='yes': expected true or false"),
     ],
     ids=lambda v: v[0] if isinstance(v, list) else None,
 )
-def test_serve_settings_are_checked_before_the_model_loads(overrides, message):
+def test_serve_settings_are_checked_before_the_model_loads(overrides, message, monkeypatch):
+    monkeypatch.delenv("GENRM_SERVE_TOKEN", raising=False)
     with pytest.raises(ConfigError) as e:
         validate.check_serve(compose_serve(overrides))
     assert str(e.value).startswith(message), str(e.value)
     validate.check_serve(compose_serve([]))  # the shipped settings pass
+    assert "\n" not in str(e.value)  # one line
+
+
+def test_every_interface_is_served_with_a_token_only(monkeypatch):
+    monkeypatch.setenv("GENRM_SERVE_TOKEN", "s3cret")
+    validate.check_serve(compose_serve(["host=0.0.0.0"]))
+    monkeypatch.setenv("GENRM_SERVE_TOKEN", "")
+    with pytest.raises(ConfigError, match="host='0.0.0.0'"):
+        validate.check_serve(compose_serve(["host=0.0.0.0"]))
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
+        validate.check_serve(compose_serve([f"host={host}"]))

@@ -2,6 +2,7 @@
 
     train, counts = fit_train(pairs, tokenizer, cfg.data, overhead=42, n_responses=2)
     eval_set, counts = fit_eval(pairs, tokenizer, cfg.eval)          # the same text for every method
+    fitted = fit_each(pairs, tokenizer, cfg.eval)                    # each pair alone (the API, the server)
     train, eval_sets, fits = fit_sets(cfg, tokenizer, train, eval_sets, report, train_overhead=42)
 
 Training data is fitted per objective: `overhead` is what the objective's template around the texts
@@ -81,17 +82,30 @@ def _items(pairs: Sequence[Pair]) -> list[list[int]]:
     return out
 
 
-def fit_eval(pairs: Sequence[Pair], tokenizer, eval_cfg) -> tuple[list[Pair], dict[str, int]]:
-    """An evaluation set fitted by `eval.fit` within `eval.max_length` (module docstring), in input
-    order, and the counts of what was cut or dropped (`dropped_with_their_item`: pairs of an item
-    dropped because another of its pairs was)."""
+def eval_budget(tokenizer, eval_cfg) -> tuple[Budget, str]:
+    """The token budget of text and the rule (`eval.fit`) evaluation fits a pair by."""
     rule = str(eval_cfg.fit)
     if rule not in RULES:
         raise ConfigError(f"eval.fit={rule!r}: expected one of {list(RULES)}")
     max_tokens = int(eval_cfg.max_length) - (0 if rule == "shared" else chat_overhead(tokenizer))
     if max_tokens < MIN_TEXT_TOKENS:
         raise ConfigError(f"eval.max_length={eval_cfg.max_length} leaves no room for the texts under eval.fit={rule}")
-    budget = Budget(max_tokens, str(eval_cfg.truncation))
+    return Budget(max_tokens, str(eval_cfg.truncation)), rule
+
+
+def fit_each(pairs: Sequence[Pair], tokenizer, eval_cfg) -> list[Pair | None]:
+    """Each pair fitted alone as evaluation fits a lone pair (fit_eval's rule and budget), in
+    input order; None where `eval.truncation=drop` drops it. The API and the server fit what they
+    judge with this, so a pair reads the same text as in an evaluation set."""
+    budget, rule = eval_budget(tokenizer, eval_cfg)
+    return [fit_item_text(tokenizer, [pair], budget, rule)[0][0] for pair in pairs]
+
+
+def fit_eval(pairs: Sequence[Pair], tokenizer, eval_cfg) -> tuple[list[Pair], dict[str, int]]:
+    """An evaluation set fitted by `eval.fit` within `eval.max_length` (module docstring), in input
+    order, and the counts of what was cut or dropped (`dropped_with_their_item`: pairs of an item
+    dropped because another of its pairs was)."""
+    budget, rule = eval_budget(tokenizer, eval_cfg)
     counter = TruncationCounter()
     fitted: list[Pair | None] = [None] * len(pairs)
     with_item = 0

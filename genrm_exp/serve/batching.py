@@ -47,6 +47,7 @@ class Batcher:
         self._task: asyncio.Task | None = None
         self.batch_sizes: Counter[int] = Counter()
         self.rejected = 0
+        self._call_s = 0.0  # the last call's duration
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -64,6 +65,11 @@ class Batcher:
             "rejected": self.rejected,
             "pending": self._pending,
         }
+
+    def drain_s(self) -> float:
+        """About how long the items now pending take to judge (calls of batch_size at the last
+        call's pace): what a refused client is told to wait (Retry-After)."""
+        return -(-self._pending // self.batch_size) * self._call_s
 
     async def submit(self, items: Sequence) -> list:
         if self._pending + len(items) > self.queue_limit:
@@ -118,8 +124,10 @@ class Batcher:
 
     async def _call(self, jobs: list[_Job]) -> None:
         items = [it for j in jobs for it in j.items]
+        start = time.monotonic()
         try:
             results = await asyncio.get_running_loop().run_in_executor(self.executor, self.fn, items)
+            self._call_s = time.monotonic() - start
             if len(results) != len(items):
                 raise RuntimeError(f"the judge returned {len(results)} results for {len(items)} items")
         except Exception as err:  # every request of the call gets the error; the server keeps running

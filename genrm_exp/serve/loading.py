@@ -1,6 +1,6 @@
 """The model a server holds, from conf/serve.yaml: a finished run's judge (genrm_exp.api.RewardModel),
-or a model as a zero-shot judge, after the safety checks (no pickled weights, no remote code unless
-configured).
+or a model as a zero-shot judge, after the safety checks (weights from safetensors only and no remote
+code, unless configured: use_safetensors, trust_remote_code).
 
     rm = load(cfg)        # cfg: conf/serve.yaml as composed
 """
@@ -22,15 +22,15 @@ def judge_overrides(cfg) -> dict:
     return {k: cfg.judge[k] for k in ("order", "k", "dtype") if cfg.judge[k] is not None}
 
 
-def check_weights(folder: Path, allow_pickle: bool) -> None:
+def check_weights(folder: Path, use_safetensors: bool) -> None:
     """Refuse a local weights folder that holds pickled weights and no safetensors (unpickling runs code)."""
-    if allow_pickle or not folder.is_dir():
+    if not use_safetensors or not folder.is_dir():
         return
     pickled = sorted(p.name for pattern in PICKLED for p in folder.rglob(pattern))
     if pickled and not any(folder.rglob("*.safetensors")):
         raise ConfigError(
             f"{folder} holds pickled weights only ({', '.join(pickled[:3])}): loading them can run "
-            "code; convert them to safetensors, or serve with allow_pickle=true if you trust them"
+            "code; convert them to safetensors, or serve with use_safetensors=false if you trust them"
         )
 
 
@@ -56,8 +56,14 @@ def load(cfg):
         check_remote_code(OmegaConf.load(run_dir / "config.yaml").model, bool(cfg.trust_remote_code))
         ckpt = checkpoints.latest(run_dir) if cfg.checkpoint is None else checkpoints.check(Path(str(cfg.checkpoint)))
         if ckpt is not None:
-            check_weights(ckpt, bool(cfg.allow_pickle))
-        return RewardModel.from_run(run_dir, checkpoint=ckpt, device=cfg.device, **judge_overrides(cfg))
+            check_weights(ckpt, bool(cfg.use_safetensors))
+        return RewardModel.from_run(
+            run_dir,
+            checkpoint=ckpt,
+            device=cfg.device,
+            model={"use_safetensors": bool(cfg.use_safetensors)},  # the base model too
+            **judge_overrides(cfg),
+        )
     return zero_shot(cfg)
 
 
@@ -70,7 +76,8 @@ def zero_shot(cfg):
     if cfg.pretrained is not None:
         name = str(cfg.pretrained)
         model_cfg.update(name=name, source="hub", path=name, trust_remote_code=bool(cfg.trust_remote_code))
-        check_weights(Path(name), bool(cfg.allow_pickle))
+        check_weights(Path(name), bool(cfg.use_safetensors))
+    model_cfg["use_safetensors"] = bool(cfg.use_safetensors)
     check_remote_code(OmegaConf.create(model_cfg), bool(cfg.trust_remote_code))
     return RewardModel.zero_shot(
         model_cfg,

@@ -9,11 +9,14 @@ The rule, per query i:
 - the response is the query after `prompts[i]` when the query starts with it; without prompts (or
   when it does not), the text after the last assistant-turn opener of the served model's chat
   template (e.g. "<|im_start|>assistant\n"); else the whole query, with an empty prompt. Trailing
-  special tokens (EOS, end of turn) are cut from the response.
+  special tokens (EOS, end of turn) are cut from the response. A query whose prompt is not found
+  this way is judged with an empty prompt and counted (/info items.prompt_not_found).
 - the prompt, when it is one user turn in the served model's chat template (its default system
   prompt allowed), is unwrapped to that turn's text; any other prompt text is one user turn as is.
 - the reference (pairwise judges only) is `references[i]`, else `labels[i]` (OpenRLHF's
-  `--data.label_key` pointing at a reference-response column).
+  `--data.label_key` pointing at a reference-response column). A blank one is none: OpenRLHF sends
+  `labels: [""]` for every query when no label key is configured, and an empty reference would be
+  an easy one to beat.
 """
 
 from __future__ import annotations
@@ -66,22 +69,27 @@ class Template:
                 return inner
         return prompt
 
-    def split(self, query: str, prompt: str | None) -> tuple[str, str]:
-        """(user text, response) of one OpenRLHF query."""
+    def split(self, query: str, prompt: str | None) -> tuple[str, str, bool]:
+        """(user text, response, whether the prompt was found) of one OpenRLHF query."""
         if prompt is not None and query.startswith(prompt):
-            return self.unwrap(prompt), self.strip_specials(query[len(prompt) :])
+            return self.unwrap(prompt), self.strip_specials(query[len(prompt) :]), True
         if self.opener and self.opener in query:
             at = query.rindex(self.opener) + len(self.opener)
-            return self.unwrap(query[:at]), self.strip_specials(query[at:])
-        return "", self.strip_specials(query)
+            return self.unwrap(query[:at]), self.strip_specials(query[at:]), True
+        return "", self.strip_specials(query), False
+
+
+def present(reference) -> str | None:
+    """The reference when it is a string with some text, else None (blank is no reference)."""
+    return reference if isinstance(reference, str) and reference.strip() else None
 
 
 def references_of(n: int, references: Sequence | None, labels: Sequence | None) -> list[str | None]:
-    """references[i], else labels[i] when it is a string, else None."""
+    """references[i], else labels[i], when it is a string with some text; else None."""
     out: list[str | None] = []
     for i in range(n):
-        ref = references[i] if references is not None else None
-        if ref is None and labels is not None and isinstance(labels[i], str):
-            ref = labels[i]
+        ref = present(references[i]) if references is not None else None
+        if ref is None and labels is not None:
+            ref = present(labels[i])
         out.append(ref)
     return out

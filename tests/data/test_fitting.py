@@ -7,7 +7,7 @@ from __future__ import annotations
 from support import compose
 
 from genrm_exp.data.budget import fit_item_ids
-from genrm_exp.data.fitting import chat_overhead, fit_eval
+from genrm_exp.data.fitting import chat_overhead, fit_each, fit_eval
 from genrm_exp.data.schema import Message, Pair
 
 PROMPT = list(range(100, 140))  # 40 prompt tokens
@@ -66,3 +66,14 @@ def test_fit_eval_cuts_a_shared_chosen_response_the_same_in_every_pair(tokenizer
             assert fitted[0].chosen.rstrip().endswith("good answer")  # the start was cut
         if rule == "per_response_right":
             assert fitted[0].prompt[0].content.startswith("question")  # the end was cut
+
+
+def test_fit_each_fits_a_lone_pair_as_fit_eval_does_and_drop_gives_none(tokenizer):
+    """What the API and the server judge (fit_each) is fit_eval's text for a lone pair."""
+    long = Pair("x:0", (Message("user", "question " * 50),), "good answer " * 400, "short", "x", "x")
+    short = Pair("x:1", (Message("user", "hi"),), "a", "b", "x", "x")
+    for rule in ("shared", "per_response_left", "per_response_right"):
+        cfg = compose(["model=tiny_random", "eval.max_length=256", f"eval.fit={rule}"]).eval
+        assert fit_each([long, short], tokenizer, cfg) == fit_eval([long, short], tokenizer, cfg)[0], rule
+    drop = compose(["model=tiny_random", "eval.max_length=256", "eval.truncation=drop"]).eval
+    assert fit_each([long, short], tokenizer, drop) == [None, short]
