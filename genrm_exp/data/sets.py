@@ -26,6 +26,19 @@ def _spec(node) -> dict[str, Any]:
     return OmegaConf.to_container(node, resolve=True)
 
 
+def _load(key: str, node, on_bad_row: str):
+    """load_pairs for the config node at `key`; a file that gives no pair at all is a DataError."""
+    pairs, rep = load_pairs(_spec(node), on_bad_row=on_bad_row)
+    if not pairs:
+        skipped = f", skipped {rep.skipped}" if rep.skipped else ""
+        raise DataError(
+            f"{key}: {node.path if node.get('path') is not None else node.get('hub')}: no pairs "
+            f"({rep.rows_read} rows read{skipped}); expected rows with a prompt, a chosen and a "
+            f"rejected response in format {node.format!r}"
+        )
+    return pairs, rep
+
+
 def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
     """Training pairs, evaluation sets by name, and a report of what loading kept and skipped. A run
     that does not train (objective.trains false) reads the training file only for its held-out
@@ -34,7 +47,7 @@ def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
     needs_train = bool(cfg.objective.trains) or (cfg.eval.heldout and cfg.data.test is None)
     train: list = []
     if needs_train:
-        train, rep = load_pairs(_spec(cfg.data.train), on_bad_row=cfg.data.on_bad_row)
+        train, rep = _load("data.train", cfg.data.train, cfg.data.on_bad_row)
         report["train"] = rep.__dict__
         tie = next((p for p in train if is_tie(p)), None)
         if tie is not None:
@@ -46,7 +59,7 @@ def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
     heldout: list = []
     if cfg.data.test is not None:
         if cfg.eval.heldout:
-            heldout, rep = load_pairs(_spec(cfg.data.test), on_bad_row=cfg.data.on_bad_row)
+            heldout, rep = _load("data.test", cfg.data.test, cfg.data.on_bad_row)
             report["heldout"] = rep.__dict__
     elif train:
         train, heldout = split_heldout(train, float(cfg.data.heldout_fraction), int(cfg.seed))
@@ -57,7 +70,7 @@ def load_data(cfg) -> tuple[list, dict[str, list], dict[str, Any]]:
     if cfg.eval.heldout and heldout:
         eval_sets["heldout"] = heldout
     for name, spec in cfg.eval.sets.items():
-        eval_sets[name], rep = load_pairs(_spec(spec), on_bad_row=cfg.data.on_bad_row)
+        eval_sets[name], rep = _load(f"eval.sets.{name}", spec, cfg.data.on_bad_row)
         report[name] = rep.__dict__
     if cfg.eval.max_pairs_per_set is not None:  # a seeded sample of whole items over every subset
         eval_sets = {

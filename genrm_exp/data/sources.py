@@ -21,6 +21,7 @@ from genrm_exp.data.fields import BadRow
 from genrm_exp.data.schema import DataError
 
 SUFFIXES = (".json", ".jsonl", ".jsonl.gz", ".parquet")
+BOM = b"\xef\xbb\xbf"
 
 
 def describe(spec: Mapping[str, Any]) -> str:
@@ -68,8 +69,11 @@ def _indexed(name: str, rows) -> Iterator[tuple[str, Any]]:
 
 def _jsonl_rows(path: Path, name: str) -> Iterator[tuple[str, Any]]:
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig") as f:
-        for number, line in enumerate(f, start=1):
+    offset = 0
+    with opener(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            line = _decode(raw[3:] if number == 1 and raw.startswith(BOM) else raw, name, offset)
+            offset += len(raw)
             if not line.strip():
                 continue
             try:
@@ -83,9 +87,10 @@ def _jsonl_rows(path: Path, name: str) -> Iterator[tuple[str, Any]]:
 
 
 def _json_list(path: Path, name: str) -> list:
+    raw = path.read_bytes()
+    text = _decode(raw[3:], name, 3) if raw.startswith(BOM) else _decode(raw, name, 0)
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            rows = json.load(f)
+        rows = json.loads(text)
     except json.JSONDecodeError as e:
         raise DataError(
             f"{name}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg} (expected a JSON list of objects)"
@@ -93,6 +98,18 @@ def _json_list(path: Path, name: str) -> list:
     if not isinstance(rows, list):
         raise DataError(f"{name}: top level is a {type(rows).__name__} (expected a JSON list of objects)")
     return rows
+
+
+def _decode(raw: bytes, name: str, offset: int) -> str:
+    """UTF-8 text of `raw`, which starts at byte `offset` of the file (of the uncompressed stream for
+    .gz); bytes that are not UTF-8 are a DataError naming the file and the byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"{name}: byte {offset + e.start} ({raw[e.start : e.start + 1]!r}) is not UTF-8 ({e.reason}); "
+            "expected a UTF-8 text file (re-encode it, e.g. iconv -f latin1 -t utf-8)"
+        ) from None
 
 
 def _hub_rows(spec: Mapping[str, Any], name: str) -> Iterator[tuple[str, Any]]:

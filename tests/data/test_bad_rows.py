@@ -363,3 +363,50 @@ def test_file_and_spec_errors(tmp_path):
         with pytest.raises(DataError) as e:
             load_pairs(spec, on_bad_row="skip" if "on_bad_row" not in spec else None)
         assert str(e.value) == message
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".jsonl.gz"])
+def test_bytes_that_are_not_utf8_name_the_file_and_the_byte(tmp_path, suffix):
+    import gzip
+
+    good = (json.dumps(UF) + "\n").encode()
+    bad = json.dumps(edit(UF, chosen="caf\udce9"), ensure_ascii=False).encode("utf-8", "surrogateescape")
+    body = b"[" + json.dumps(UF).encode() + b", " + bad + b"]" if suffix == ".json" else good + bad + b"\n"
+    path = tmp_path / f"latin1{suffix}"
+    path.write_bytes(gzip.compress(body) if suffix.endswith(".gz") else body)
+    with pytest.raises(DataError) as e:
+        load_pairs({"format": "ultrafeedback_jsonl", "path": str(path)}, on_bad_row="skip")
+    offset = body.index(b"\xe9")
+    assert str(e.value).startswith(f"{path}: byte {offset} (b'\\xe9') is not UTF-8 (invalid continuation byte"), str(
+        e.value
+    )
+
+
+def test_a_byte_order_mark_is_still_read(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (json.dumps(UF) + "\n").encode() * 2)
+    pairs, _ = load_pairs({"format": "ultrafeedback_jsonl", "path": str(path)})
+    assert len(pairs) == 2
+
+
+@pytest.mark.parametrize("where", ["data.train", "eval.sets.extra"])
+def test_a_file_with_no_pairs_is_an_error_naming_its_key(tmp_path, where):
+    """Every row skipped (or none at all) ends in one line naming the setting and the file, not a
+    trainer's StopIteration on an empty dataset."""
+    from support import compose
+
+    from genrm_exp.data.sets import load_data
+
+    good = write_rows(tmp_path, "local", [UF, edit(UF, prompt="q2")])
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(json.dumps({"prompt": "q"}) + "\n\n")  # one row, no responses
+    train = empty if where == "data.train" else good
+    fmt = "local" if where == "data.train" else "ultrafeedback_jsonl"
+    sets = [f"+eval.sets.extra={{format:{fmt},path:{empty}}}"] if where != "data.train" else []
+    cfg = compose(["objective=bt", "data=local", f"data.train.path={train}", "data.on_bad_row=skip", *sets])
+    with pytest.raises(DataError) as e:
+        load_data(cfg)
+    assert str(e.value) == (
+        f"{where}: {empty}: no pairs (1 rows read, skipped {{'missing_key': 1}}); expected rows with a prompt, "
+        f"a chosen and a rejected response in format {fmt!r}"
+    )
