@@ -4,7 +4,8 @@ id, subset, orders (["AB"], ["BA"] or both, genrm_exp/orders.py), verdicts_shown
 verdict in the order shown: one per order for a probability, k per order for CoT),
 order_verdicts (the decision of each order, in stored order), p_chosen, verdict, score
 (1 / 0 / 0.5), correct, invalid (invalid single verdicts) and n_verdicts; from probabilities
-also p_a_shown; from texts also texts, verdicts (in stored order), votes and score_maj1.
+also p_a_shown; from texts also texts, verdicts (in stored order), votes and score_maj1 (the
+first chain of each order shown, pooled like the rest).
 """
 
 from __future__ import annotations
@@ -78,7 +79,10 @@ def from_texts(pairs: Sequence[Pair], orders: Sequence[list[str]], texts: Sequen
                 "p_chosen": vote.prob_a,
                 "verdict": vote.winner,
                 "score": score,
-                "score_maj1": is_correct(flat[0], True),
+                # maj@1: the first chain of every order shown, pooled as maj@k pools them; the
+                # first chain of the first order alone would score an always-"A" judge 1.0 in
+                # both orders, since the stored order (A = chosen) comes first.
+                "score_maj1": is_correct(majority_vote([vs[0] for vs in stored]).winner, True),
                 "correct": score == 1.0,
                 "invalid": sum(v == INVALID for v in flat),
                 "n_verdicts": len(flat),

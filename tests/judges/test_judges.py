@@ -75,8 +75,17 @@ def test_majority_vote_ties_and_invalid_verdicts():
     assert recs[3]["votes"]["winner"] == "B" and recs[3]["score"] == 0.0 and recs[3]["texts"] == texts[3]
     m = set_metrics(recs, bootstrap_samples=50, seed=0)
     assert m["invalid"] == 3 and m["invalid_rate"] == pytest.approx(3 / 11)
-    assert m["accuracy_maj1"] == pytest.approx((1 + 1 + 0.5 + 1) / 4) and m["accuracy"] == pytest.approx(0.5)
+    # maj@1 pools the first chain of each order: pair 3's are A (shown AB) and B (shown BA) -> 0.5
+    assert recs[3]["score_maj1"] == 0.5
+    assert m["accuracy_maj1"] == pytest.approx((1 + 1 + 0.5 + 0.5) / 4) and m["accuracy"] == pytest.approx(0.5)
     assert m["position_consistency"] == 0.0
+
+
+def test_an_always_a_judge_in_both_orders_is_at_chance_at_maj1_and_majk():
+    pairs = [_pair(i) for i in range(6)]
+    recs = records_from_texts(pairs, [["AB", "BA"]] * 6, [[["[[A]]", "[[A]]"], ["[[A]]", "[[A]]"]]] * 6)
+    m = set_metrics(recs, bootstrap_samples=50, seed=0)
+    assert m["accuracy_maj1"] == 0.5 and m["accuracy"] == 0.5, m  # stored: chosen, chosen, rejected, rejected
 
 
 def test_direct_scoring_equals_a_hand_computation_from_the_logits(tokenizer):
