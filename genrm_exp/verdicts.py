@@ -64,11 +64,10 @@ def verdict_closes_line(text: str) -> bool:
     """True when the verdict the parser reads (the last marker) closes its line: only closing
     quotes, brackets, stars or a full stop follow it before the line or the text ends. "[[A]] if A
     is better" does not; nor does a closed "[[A]]" followed later by a bare "[[B]]" (B is read)."""
-    last = None
-    for last in _MARKER.finditer(text):
-        pass
-    if last is None:
+    markers = list(_MARKER.finditer(text))
+    if not markers:
         return False
+    last = markers[-1]
     return re.fullmatch(_TRAIL, text[last.end() :].split("\n", 1)[0]) is not None
 
 

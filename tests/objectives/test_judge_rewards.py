@@ -1,6 +1,6 @@
 """The rewards of objective=grpo_judge on hand-written judgements (milliseconds, no model).
 
-    python -m pytest tests/objectives/test_judge_rewards.py -q
+python -m pytest tests/objectives/test_judge_rewards.py -q
 """
 
 from __future__ import annotations
