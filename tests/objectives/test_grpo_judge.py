@@ -59,3 +59,29 @@ def test_one_step_logs_every_reward_and_ends_in_a_cot_judge(tmp_path):
         assert 0.0 <= step[f"rewards/{name}/mean"] <= 1.0
     assert step["completions/max_length"] <= 8
     assert (ctx.run_dir / "checkpoint" / "adapter_config.json").is_file()
+
+
+def test_a_killed_run_resumes_from_trls_last_checkpoint(tmp_path):
+    """A first run stops after step 1 with checkpoint-1 (as a kill would leave it); the rerun of the
+    same folder with 2 steps starts from it: step 1's log entry is the checkpoint's, to the
+    microsecond of its step time (a fresh step 1 would have its own), and step 2 follows."""
+    from genrm_exp.objectives import build
+
+    small = [
+        "objective=grpo_judge",
+        "eval=heldout",
+        "judge.max_new_tokens=8",
+        "objective.args.num_generations=2",
+        "objective.args.per_device_train_batch_size=4",
+        "objective.args.save_steps=1",
+    ]
+    first = make_ctx([*small, "trainer.args.max_steps=1"], tmp_path)
+    build("grpo_judge", first)
+    assert (first.run_dir / "train" / "trainer" / "checkpoint-1").is_dir()
+    saved = json.loads((first.run_dir / "train" / "trainer" / "checkpoint-1" / "trainer_state.json").read_text())
+    again = make_ctx([*small, "trainer.args.max_steps=2"], tmp_path)
+    build("grpo_judge", again)
+    history = json.loads((again.run_dir / "train" / "trainer_state.json").read_text())["log_history"]
+    steps = [h for h in history if "reward" in h]
+    assert [h["step"] for h in steps] == [1, 2]
+    assert steps[0]["step_time"] == next(h for h in saved["log_history"] if "reward" in h)["step_time"]
