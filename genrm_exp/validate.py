@@ -56,6 +56,8 @@ def check(cfg) -> None:
     _eval(cfg)
     if is_star(cfg):
         _star(cfg)
+    if str(cfg.objective.name) == "grpo_judge":
+        _grpo(cfg)
     from genrm_exp import code_version
 
     code_version.check_policy(str(cfg.on_code_change))
@@ -191,6 +193,58 @@ def _star(cfg) -> None:
         )
     if s.bootstrap.rationales_file is not None and not Path(str(s.bootstrap.rationales_file)).is_file():
         raise ConfigError(f"star.bootstrap.rationales_file={str(s.bootstrap.rationales_file)!r}: no such file")
+
+
+def _grpo(cfg) -> None:
+    """objective=grpo_judge: its rewards, GRPO's settings, and a scored batch that holds whole pairs
+    (both orders x num_generations; genrm_exp/objectives/grpo_judge.py)."""
+    from genrm_exp.objectives.judge_rewards import REWARDS
+
+    if str(cfg.judge.style) != "cot":
+        raise ConfigError(
+            f"judge.style={cfg.judge.style!r}: objective=grpo_judge samples chains of thought; use judge=cot"
+        )
+    rewards = cfg.objective.rewards
+    if not rewards:
+        raise ConfigError(f"objective.rewards is empty: name one or more of {list(REWARDS)} with a weight")
+    for name, weight in rewards.items():
+        one_of("objective.rewards", str(name), list(REWARDS))
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            raise ConfigError(f"objective.rewards.{name}={weight!r}: expected a weight >= 0")
+    if not any(float(w) > 0 for w in rewards.values()):
+        raise ConfigError(f"objective.rewards={dict(rewards)}: every weight is 0, so nothing is rewarded")
+    args = {
+        **OmegaConf.to_container(cfg.trainer.args, resolve=True),
+        **OmegaConf.to_container(cfg.objective.args, resolve=True),
+    }
+    for key, why in (
+        ("reward_weights", "the weights are objective.rewards"),
+        ("generation_batch_size", "the scored batch is per_device_train_batch_size x steps_per_generation"),
+    ):
+        if args.get(key) is not None:
+            raise ConfigError(f"objective.args.{key}={args[key]!r}: not settable here ({why})")
+    if args.get("use_vllm"):
+        raise ConfigError(
+            "objective.args.use_vllm=true: TRL's vLLM client needs vllm 0.22-0.31 importable beside TRL and CUDA "
+            "for its weight sync; grpo_judge samples with TRL's own generation (README, grpo_judge)"
+        )
+    group = args.get("num_generations")
+    if not isinstance(group, int) or isinstance(group, bool) or group < 2:
+        raise ConfigError(f"objective.args.num_generations={group!r}: GRPO needs an integer >= 2")
+    positive("objective.args.max_completion_length", args.get("max_completion_length"))
+    positive("objective.args.epsilon", args.get("epsilon", 0.2), integer=False)
+    positive("objective.args.temperature", args.get("temperature", 1.0), integer=False)
+    beta = args.get("beta", 0.0)
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
+        raise ConfigError(f"objective.args.beta={beta!r}: expected a KL coefficient >= 0")
+    steps = args.get("steps_per_generation") or args["gradient_accumulation_steps"]
+    batch = int(args["per_device_train_batch_size"]) * int(steps)
+    if batch % (2 * group):
+        raise ConfigError(
+            f"objective.args.per_device_train_batch_size={args['per_device_train_batch_size']} x steps_per_generation="
+            f"{steps} = {batch} completions per scored batch: expected a multiple of 2 x num_generations = "
+            f"{2 * group}, so that both orders of each pair are scored together"
+        )
 
 
 def _spec(key: str, spec) -> None:

@@ -29,7 +29,8 @@ _SINGLE = (A, B, INVALID)
 _MARKER = re.compile(r"\[\[([AB])\]\]")
 # A verdict that closes the answer: a marker ending its line (closing quotes, brackets, stars or a
 # full stop may follow it on that line). "... output [[A]] if A is better" does not close anything.
-_CLOSING = re.compile(r"\[\[[AB]\]\][ \t\"'*.!)\]]*\n")
+_TRAIL = r"[ \t\"'*.!)\]]*"
+_CLOSING = re.compile(r"\[\[[AB]\]\]" + _TRAIL + r"\n")
 
 
 def parse_verdict(text: str) -> str:
@@ -57,6 +58,17 @@ def closes_answer(text: str) -> bool:
     chain quoting the format ('output [[A]] if A is better, [[B]] if B is') would hit. A chain that
     ends at EOS right after its verdict stops there anyway. Monotone: true for every longer text."""
     return _CLOSING.search(text) is not None
+
+
+def verdict_closes_line(text: str) -> bool:
+    """True when the verdict the parser reads (the last marker) closes its line: only closing
+    quotes, brackets, stars or a full stop follow it before the line or the text ends. "[[A]] if A
+    is better" does not; nor does a closed "[[A]]" followed later by a bare "[[B]]" (B is read)."""
+    markers = list(_MARKER.finditer(text))
+    if not markers:
+        return False
+    last = markers[-1]
+    return re.fullmatch(_TRAIL, text[last.end() :].split("\n", 1)[0]) is not None
 
 
 def _check(verdict: str, allowed: Sequence[str]) -> None:

@@ -30,6 +30,7 @@ METHODS = {
     "star_sft": "cot",
     "star_dpo": "cot",
     "star_rationalizer": "cot",
+    "grpo_judge": "cot",  # beyond the paper: J1's GRPO-trained CoT judge
 }
 CELLS = [(e, m) for e in EXPERIMENTS for m in METHODS]
 

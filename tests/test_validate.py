@@ -12,6 +12,7 @@ from genrm_exp import validate
 from genrm_exp.errors import ConfigError
 
 STAR = ["objective=star_sft", "judge=cot"]
+GRPO = ["objective=grpo_judge", "trainer=debug"]
 # (overrides, the start of the refusal): every enumerated key once.
 TYPOS = [
     (["objective.name=bogus"], "objective.name='bogus': expected one of ["),
@@ -62,6 +63,24 @@ CLASHES = [
     (["objective=bt", "+data.train.ties=half"], "data.train.ties='half': a tie has no preferred response"),
     (["objective=bt", "+objective.args.learning_rate=0.1"], "objective.args.learning_rate=0.1: an objective states"),
     (["data=local", "data.train.path=missing.jsonl"], "data.train.path='missing.jsonl': no such file"),
+    ([*GRPO, "judge=direct"], "judge.style='direct': objective=grpo_judge samples chains of thought"),
+    ([*GRPO, "+objective.rewards.bogus=1.0"], "objective.rewards='bogus': expected one of ['verdict_correct'"),
+    ([*GRPO, "objective.rewards.verdict_correct=-1"], "objective.rewards.verdict_correct=-1: expected a weight >= 0"),
+    (
+        [*GRPO, "objective.rewards.verdict_correct=0", "objective.rewards.both_orders_correct=0"],
+        "objective.rewards={'verdict_correct': 0, 'both_orders_correct': 0, 'verdict_format': 0.0}: every weight is 0",
+    ),
+    ([*GRPO, "+objective.args.reward_weights=[1,1,1]"], "objective.args.reward_weights=[1, 1, 1]: not settable here"),
+    ([*GRPO, "+objective.args.generation_batch_size=32"], "objective.args.generation_batch_size=32: not settable"),
+    ([*GRPO, "objective.args.use_vllm=true"], "objective.args.use_vllm=true: TRL's vLLM client needs vllm"),
+    ([*GRPO, "objective.args.num_generations=1"], "objective.args.num_generations=1: GRPO needs an integer >= 2"),
+    ([*GRPO, "objective.args.beta=-0.1"], "objective.args.beta=-0.1: expected a KL coefficient >= 0"),
+    ([*GRPO, "objective.args.epsilon=0"], "objective.args.epsilon=0: expected a positive number"),
+    (
+        [*GRPO, "objective.args.num_generations=3"],
+        "objective.args.per_device_train_batch_size=16 x steps_per_generation=1 = 16 completions per scored batch: "
+        "expected a multiple of 2 x num_generations = 6",
+    ),
 ]
 
 
@@ -86,6 +105,7 @@ def test_the_config_check_names_the_key_and_what_is_allowed(overrides, message):
         "star_rationalizer",
         "star_ipo",
         "star_ipo_rationalizer",
+        "grpo_judge",
     ],
 )
 def test_every_objective_as_shipped_passes_the_check(objective):

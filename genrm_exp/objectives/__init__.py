@@ -20,6 +20,7 @@ OBJECTIVES = {
     "star_dpo": "genrm_exp.objectives.star_dpo:build",
     "star_ipo": "genrm_exp.objectives.star_dpo:build",  # objective.args.loss_type: [ipo]
     "star_ipo_rationalizer": "genrm_exp.objectives.star_dpo:build",  # loss_type [ipo], rationalize: true
+    "grpo_judge": "genrm_exp.objectives.grpo_judge:build",  # J1's GRPO-trained CoT judge (beyond the paper)
 }
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def train_and_wrap(ctx, trainer):
-    """Train, save the checkpoint (ctx.path("checkpoint")), and return the trained model as the
-    run's judge; LoRA adapters (and a trained head) are folded in for scoring, as in every objective."""
+def train_and_wrap(ctx, trainer, *, resume: bool = False):
+    """Train (`resume`: from the trainer's last checkpoint-N in its output_dir), save the checkpoint
+    (ctx.path("checkpoint")), and return the trained model as the run's judge; LoRA adapters (and a
+    trained head) are folded in for scoring, as in every objective."""
     from genrm_exp.judges.factory import for_model, scoring_model
 
-    trainer.train()
+    trainer.train(resume_from_checkpoint=True if resume else None)
     trainer.save_model(str(ctx.path("checkpoint")))
     return for_model(scoring_model(trainer.model), ctx.tokenizer, ctx.cfg)
 

@@ -1,0 +1,87 @@
+"""objective=grpo_judge: the sampler keeps both orders of a pair together, one TRL step logs every
+reward by name, and the trained judge is the CoT judge.
+
+    python -m pytest tests/objectives/test_grpo_judge.py -q
+"""
+
+from __future__ import annotations
+
+import json
+
+from support import compose, make_ctx
+
+from genrm_exp.objectives.grpo_judge import PairSampler, judge_rows, rewards
+
+
+def test_the_sampler_emits_each_pair_in_both_orders_adjacent():
+    """6 rows = 3 pairs, 2 generations, chunks of 2 rows (one pair), each chunk yielded twice."""
+    out = list(PairSampler(6, mini_repeat_count=2, batch_size=2, repeat_count=2, seed=0))
+    assert len(out) == len(PairSampler(6, 2, 2, 2, seed=0)) == 3 * 2 * 2 * 2
+    for start in range(0, len(out), 4):  # every block of 2 x num_generations is one pair: AB, AB, BA, BA
+        a, _, b, _ = out[start : start + 4]
+        assert out[start : start + 4] == [a, a, a + 1, a + 1] and a % 2 == 0 and b == a + 1
+    assert sorted(set(out)) == list(range(6))
+
+
+def test_rows_hold_each_pair_in_both_orders_with_the_answer_as_shown(tmp_path):
+    ctx = make_ctx(["objective=grpo_judge", "eval=heldout"], tmp_path)
+    rows = judge_rows(ctx.train[:2], ctx.tokenizer, ctx.cfg.judge)
+    assert rows["order"] == ["AB", "BA", "AB", "BA"] and rows["answer"] == ["A", "B", "A", "B"]
+    assert rows["pair_id"] == [ctx.train[0].id] * 2 + [ctx.train[1].id] * 2
+    assert ctx.train[0].chosen in rows["prompt"][0] and not rows["prompt"][0].endswith("[[")
+
+
+def test_rewards_and_weights_come_from_the_config():
+    funcs, weights = rewards(compose(["objective=grpo_judge"]).objective)
+    assert [f.__name__ for f in funcs] == ["verdict_correct", "both_orders_correct", "verdict_format"]
+    assert weights == [1.0, 1.0, 0.0]
+
+
+def test_one_step_logs_every_reward_and_ends_in_a_cot_judge(tmp_path):
+    from genrm_exp.objectives import build
+
+    ctx = make_ctx(
+        [
+            "objective=grpo_judge",
+            "eval=heldout",
+            "judge.max_new_tokens=8",
+            "trainer.args.max_steps=1",
+            "objective.args.num_generations=2",
+            "objective.args.per_device_train_batch_size=4",
+        ],
+        tmp_path,
+    )
+    judge = build("grpo_judge", ctx)
+    assert type(judge).__name__ == "CoTJudge"
+    history = json.loads((ctx.run_dir / "train" / "trainer_state.json").read_text())["log_history"]
+    step = next(h for h in history if "reward" in h)
+    for name in ("verdict_correct", "both_orders_correct", "verdict_format"):
+        assert 0.0 <= step[f"rewards/{name}/mean"] <= 1.0
+    assert step["completions/max_length"] <= 8
+    assert (ctx.run_dir / "checkpoint" / "adapter_config.json").is_file()
+
+
+def test_a_killed_run_resumes_from_trls_last_checkpoint(tmp_path):
+    """A first run stops after step 1 with checkpoint-1 (as a kill would leave it); the rerun of the
+    same folder with 2 steps starts from it: step 1's log entry is the checkpoint's, to the
+    microsecond of its step time (a fresh step 1 would have its own), and step 2 follows."""
+    from genrm_exp.objectives import build
+
+    small = [
+        "objective=grpo_judge",
+        "eval=heldout",
+        "judge.max_new_tokens=8",
+        "objective.args.num_generations=2",
+        "objective.args.per_device_train_batch_size=4",
+        "objective.args.save_steps=1",
+    ]
+    first = make_ctx([*small, "trainer.args.max_steps=1"], tmp_path)
+    build("grpo_judge", first)
+    assert (first.run_dir / "train" / "trainer" / "checkpoint-1").is_dir()
+    saved = json.loads((first.run_dir / "train" / "trainer" / "checkpoint-1" / "trainer_state.json").read_text())
+    again = make_ctx([*small, "trainer.args.max_steps=2"], tmp_path)
+    build("grpo_judge", again)
+    history = json.loads((again.run_dir / "train" / "trainer_state.json").read_text())["log_history"]
+    steps = [h for h in history if "reward" in h]
+    assert [h["step"] for h in steps] == [1, 2]
+    assert steps[0]["step_time"] == next(h for h in saved["log_history"] if "reward" in h)["step_time"]
