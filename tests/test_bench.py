@@ -7,11 +7,14 @@ tokens: every path runs and the table prints a ratio per row (speed itself is me
 
 from __future__ import annotations
 
+import pytest
+
 from bench import sampling as sampling_bench
 from bench.__main__ import table
 from bench.shapes import WORKLOADS, load_tokenizer, real_texts
 
 
+@pytest.mark.slow  # ~16 s
 def test_sampling_and_scoring_sections_run_and_tabulate():
     tok = load_tokenizer()
     texts = real_texts(4, tok, WORKLOADS["cpu"])

@@ -66,7 +66,6 @@ def test_broken_data_file_names_file_line_and_key(tmp_path):
     assert "pairs.jsonl line 2" in out.stderr and "'rejected'" in out.stderr
 
 
-@pytest.mark.slow  # ~13 s; tests/test_experiments.py sweeps and reports a grid
 def test_sweep_then_report(tmp_path):
     sweep = tmp_path / "sweep"
     out = genrm("-m", *TINY, "peft=none,lora", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")
@@ -81,6 +80,7 @@ def test_sweep_then_report(tmp_path):
     assert (sweep / "report.png").stat().st_size > 1000
 
 
+@pytest.mark.slow  # ~20 s; tests/test_validate.py checks the one-line errors in process
 def test_user_error_is_one_line_without_traceback(tmp_path):
     """A missing data file: `error: <message>` and where the traceback was kept, exit status 2, no
     traceback on the console. The config check finds it before any data loads: the folder gets

@@ -96,6 +96,7 @@ def test_first_stop(tokenizer):
     assert first_stop(tokenizer, ids[:3], closes_answer) is None and first_stop(tokenizer, ids, None) is None
 
 
+@pytest.mark.slow  # ~30 s, most of it torch.compile
 def test_compiled_forward_gives_the_eager_tokens_and_log_probs(tiny_lm, tokenizer):
     """compile=True (Inductor on CPU here; CUDA graphs on a GPU): the same samples, and the same
     log-probabilities to float32 rounding, as the eager static loop, on a second call too."""

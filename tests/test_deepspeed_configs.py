@@ -102,7 +102,11 @@ def _genrm(tmp_path: Path, *args: str):
     )
 
 
-@pytest.mark.parametrize("option", ["zero2", "zero3", pytest.param("zero3_offload", marks=pytest.mark.slow)])
+# zero3 stays in the suite (~16 s); zero2 (~60 s) and the offloaded variant run in make test-slow.
+@pytest.mark.parametrize(
+    "option",
+    [pytest.param("zero2", marks=pytest.mark.slow), "zero3", pytest.param("zero3_offload", marks=pytest.mark.slow)],
+)
 def test_one_cpu_process_trains_bt_under_deepspeed(option, tmp_path):
     """python -m genrm_exp deepspeed=<option>: no launcher, so genrm_exp.distributed gives DeepSpeed
     a world of one. (zero3_offload compiles DeepSpeed's CPU Adam once, about 2 minutes here: slow.)"""
@@ -114,6 +118,7 @@ def test_one_cpu_process_trains_bt_under_deepspeed(option, tmp_path):
     assert "'loss'" in log  # the trainer logged its steps
 
 
+@pytest.mark.slow  # ~30 s; BT under ZeRO-3 stays in the suite
 def test_star_dpo_iterates_under_zero3(tmp_path):
     """Two STaR-DPO iterations in one process under ZeRO-3: the trainer partitions its model, then
     the next iteration's sampler and judge load whole (base + the saved adapter, merged), and the
@@ -157,8 +162,8 @@ def gpu_check_assets(tmp_path_factory) -> Path:
     return assets
 
 
-# dpo-zero3 (~30 s) runs in make test-slow; a STaR-DPO iteration under ZeRO-3 stays in the suite.
-@pytest.mark.parametrize("case", ["bt-zero2", pytest.param("dpo-zero3", marks=pytest.mark.slow)])
+@pytest.mark.slow  # ~20 s a case: launch/gpu_check.py on CPU, before the GPU minutes are spent
+@pytest.mark.parametrize("case", ["bt-zero2", "dpo-zero3"])
 def test_gpu_check_cases_run_on_cpu(case, tmp_path, gpu_check_assets):
     """launch/gpu_check.py with a tiny shape on CPU: the same code the GPU check runs (TRL trainers,
     DeepSpeed, DPO's reference model under ZeRO-3), so the GPU minutes are not spent on a typo."""
@@ -191,6 +196,7 @@ def test_gpu_check_cases_run_on_cpu(case, tmp_path, gpu_check_assets):
     assert f"| {case} | True | {case[-1]} |" in table
 
 
+@pytest.mark.slow  # ~16 s
 def test_gpu_check_sampling_case_shards_over_two_cpu_ranks(tmp_path, gpu_check_assets):
     """The GPU check's sampling case under torchrun --nproc_per_node 2 (gloo): every prompt's k
     samples come back to rank 0, which alone writes the record."""

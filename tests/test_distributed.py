@@ -143,6 +143,7 @@ def _genrm(args: list[str], launcher: list[str]) -> subprocess.CompletedProcess:
     return run_group([*launcher, "-m", "genrm_exp", *TINY, *args], env=env)
 
 
+@pytest.mark.slow  # ~40 s; two gloo ranks shard and gather in the suite
 def test_two_process_run_matches_one_process_run(tmp_path: Path):
     """torchrun --nproc_per_node 2 on CPU (gloo, DDP): rank 0 alone writes; the sharded, gathered
     predictions are the one-process run's pairs in the same order, and training is data parallel
@@ -169,7 +170,7 @@ def test_two_process_run_matches_one_process_run(tmp_path: Path):
     assert len(list((two / "wandb").glob("offline-run-*"))) == 1, "only rank 0 logs to W&B"
 
 
-@pytest.mark.slow  # ~30 s; two-rank training and evaluation stay in the suite
+@pytest.mark.slow  # ~30 s
 def test_star_over_two_ranks_samples_what_one_rank_samples(tmp_path: Path):
     """STaR-Rationalizer under torchrun --nproc_per_node 2: the four chunks of sampling are dealt out
     over the ranks and rank 0 writes them, so samples.jsonl (and the hinted rationalized.jsonl that

@@ -26,6 +26,7 @@ def finished(tmp_path_factory):
     return tmp, run
 
 
+@pytest.mark.slow  # ~20 s; rescoring a set the run scored stays in the suite
 def test_a_finished_run_is_scored_on_a_new_set_without_training(finished):
     tmp, run = finished
     votes = tmp / "votes.jsonl"

@@ -195,6 +195,7 @@ TINY_GRID = [
 ]  # tiny_random's 4-wide heads are below what vLLM's CPU attention loads
 
 
+@pytest.mark.slow  # ~60 s; tests/test_cli.py sweeps and reports a grid in the suite
 def test_offline_twin_runs_every_method_on_the_same_inputs_and_reports(tmp_path):
     """python -m genrm_exp -m experiment=paper_ultrafeedback_offline (a sweep over the eight
     objectives) with a tiny model and one STaR iteration: every cell finishes, every cell scored the
@@ -254,6 +255,7 @@ def test_offline_twin_runs_every_method_on_the_same_inputs_and_reports(tmp_path)
     assert "fit: shared 48 (truncate)" in flagged[1] and "most of the column" in flagged[0], flagged
 
 
+@pytest.mark.slow  # ~30 s
 def test_ultrainteract_twin_and_star_demo_run_a_tiny_step(tmp_path):
     """The other offline experiments, one tiny cell each: the UltraInteract twin (its stand-in data,
     a STaR cell) and the STaR demo."""

@@ -95,6 +95,7 @@ def test_submitit_local_two_job_sweep(tmp_path):
     assert list(sweep.glob(".submitit/*/*_log.out")), "submitit wrote no job logs"
 
 
+@pytest.mark.slow  # ~30 s; a two-job submitit sweep stays in the suite
 def test_submitit_job_with_two_ranks(tmp_path):
     """tasks_per_node=2: submitit starts two processes for the one job, as SLURM starts one per GPU;
     genrm_exp.distributed turns submitit's variables into one gloo group of two ranks."""
@@ -179,6 +180,7 @@ def test_failed_cell_leaves_the_sweep_to_finish(launcher, tmp_path):
     assert "| bt,data.on_bad_row=skip | " in text and "1 of 2 runs FAILED" in text
 
 
+@pytest.mark.slow  # ~25 s
 def test_sbatch_fallback_runs_torchrun_with_a_fixed_run_folder(tmp_path):
     """launch/sbatch_torchrun.sh under bash with stand-ins for srun and scontrol (no SLURM here):
     torchrun starts two CPU ranks that meet at the head node's rendezvous and write one run folder."""

@@ -14,6 +14,7 @@ from genrm_exp.judges.factory import judge_dtype
 from genrm_exp.objectives import zero_shot
 
 
+@pytest.mark.slow  # ~20 s; CoT judging with k chains is in tests/judges/
 def test_cot_evaluation_end_to_end_with_k_2(tmp_path):
     run = tmp_path / "run"
     out = genrm(

@@ -132,7 +132,11 @@ def test_rationalizer_learning_rate_is_twenty_times_the_trainers(tmp_path):
 
 @pytest.mark.parametrize(
     ("init", "peft", "start"),
-    [("latest", "lora", "iter_1/checkpoint"), ("latest", "none", "iter_1/checkpoint"), ("base", "lora", "base")],
+    [
+        ("latest", "lora", "iter_1/checkpoint"),
+        pytest.param("latest", "none", "iter_1/checkpoint", marks=pytest.mark.slow),  # ~13 s each
+        pytest.param("base", "lora", "base", marks=pytest.mark.slow),
+    ],
 )
 def test_second_iteration_samples_with_the_latest_model_and_trains_from_init(init, peft, start, tmp_path):
     """LoRA from latest: the adapter keeps training and TRL's frozen copy of it is DPO's reference;
@@ -179,6 +183,7 @@ def test_bootstrap_rationales_file_for_the_first_iteration(tmp_path):
     assert {r["completion"] for r in rows} <= {"Sound reasoning. [[A]]", "Right. [[B]]"}
 
 
+@pytest.mark.slow  # ~10 s; a rationales file bootstraps in the suite
 def test_bootstrap_model_config_samples_the_first_iteration(tmp_path):
     cfg = compose(["objective=star_sft", "+model@star.bootstrap.model=tiny_random"], tmp_path)
     assert policy.bootstrap_model_cfg(cfg).source == "tiny_random"
