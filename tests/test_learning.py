@@ -53,12 +53,46 @@ def heldout_accuracy(objective: str, tmp_path, *extra: str, shuffle_labels: bool
     return heldout
 
 
-@pytest.mark.parametrize("objective,epochs,floor", [("bt", 3, 0.9), ("pair_rm", 4, 0.85), ("genrm", 3, 0.8)])
-def test_a_trained_judge_learns_the_planted_preference(objective, epochs, floor, tmp_path):
+# A judge shown both orders must be right in each, not only on their average: after 3 (GenRM, also
+# 6) or 4 (PairRM) epochs both score 0.93-1.00 by a hair, each order's verdict the same letter
+# whatever the pair (position consistency 0, ECE 0.43-0.50); at 8 epochs GenRM is consistent on
+# 0.87 of the pairs, PairRM on 0.82.
+@pytest.mark.parametrize(
+    "objective,epochs,floor,consistent", [("bt", 3, 0.9, None), ("pair_rm", 8, 0.85, 0.7), ("genrm", 8, 0.8, 0.7)]
+)
+def test_a_trained_judge_learns_the_planted_preference(objective, epochs, floor, consistent, tmp_path):
     heldout = heldout_accuracy(objective, tmp_path, f"trainer.args.num_train_epochs={epochs}")
     assert heldout["accuracy"] >= floor and heldout["ci95"][0] > 0.5, heldout
+    if consistent is not None:
+        assert heldout["position_consistency"] >= consistent, heldout
 
 
 def test_shuffled_labels_teach_nothing(tmp_path):
     heldout = heldout_accuracy("bt", tmp_path, "trainer.args.num_train_epochs=3", shuffle_labels=True)
     assert 0.25 <= heldout["accuracy"] <= 0.75, heldout
+
+
+@pytest.mark.slow  # ~3 min
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="open (issue: every method learns): STaR-SFT's rows, trained by SFTTrainer from prompt / "
+    "completion text, do not move P(right verdict) off 0.500 even on their own training rows, where "
+    "GenRM's pre-tokenized rows of the same pairs in both orders reach position consistency 1.00 in "
+    "8 epochs; this fails the day STaR learns here, and then becomes its learning test",
+)
+def test_star_sft_learns_the_planted_preference(tmp_path):
+    """One STaR-SFT iteration over all 240 pairs, k=4 chains of 2 tokens closed by the model's own
+    odds: the kept chains carry the right verdicts (443 of 480 keys), 8 epochs on them."""
+    heldout = heldout_accuracy(
+        "star_sft",
+        tmp_path,
+        "trainer.args.num_train_epochs=8",
+        "star.iterations=1",
+        "star.k=4",
+        "judge.k=8",
+        "judge.max_new_tokens=2",
+        "judge.system=Judge.",
+        "star.close_verdict=' Final verdict: [['",
+    )
+    assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
