@@ -76,10 +76,10 @@ def test_shuffled_labels_teach_nothing(tmp_path):
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="open (issue: every method learns): STaR-SFT's rows, trained by SFTTrainer from prompt / "
-    "completion text, do not move P(right verdict) off 0.500 even on their own training rows, where "
-    "GenRM's pre-tokenized rows of the same pairs in both orders reach position consistency 1.00 in "
-    "8 epochs; this fails the day STaR learns here, and then becomes its learning test",
+    reason="open (issue: every method learns): the direct judge's rows trained 8 epochs reach "
+    "P(right) 0.82 on their training rows with the verdict token alone labelled, 0.999 with the verdict "
+    "and ']]', and stay at 0.500 when the end-of-turn token SFTTrainer appends to every completion is "
+    "labelled too, as in STaR's rows; this fails the day STaR learns here, and then becomes its test",
 )
 def test_star_sft_learns_the_planted_preference(tmp_path):
     """One STaR-SFT iteration over all 240 pairs, k=4 chains of 2 tokens closed by the model's own
