@@ -38,6 +38,17 @@ def positive(key: str, value, *, integer: bool = True) -> None:
         raise ConfigError(f"{key}={value!r}: expected a positive {'integer' if integer else 'number'}")
 
 
+def no_thought(max_new_tokens, close_verdict, group: str) -> None:
+    """max_new_tokens=0 (a chain of no thought) only where a closing draws the verdict."""
+    if max_new_tokens == 0 and close_verdict is None:
+        raise ConfigError(
+            f"{group}.max_new_tokens=0 samples empty chains, which hold no verdict: set "
+            f"{group}.close_verdict (e.g. ' Final verdict: [[') or a positive {group}.max_new_tokens"
+        )
+    if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 0:
+        raise ConfigError(f"{group}.max_new_tokens={max_new_tokens!r}: expected an integer >= 0")
+
+
 def is_star(cfg) -> bool:
     return str(cfg.objective.name).startswith("star_")
 
@@ -106,8 +117,9 @@ def _judge(cfg) -> None:
     one_of("judge.backend", str(j.backend), (*BACKENDS, "auto"))
     one_of("judge.dtype", str(j.dtype), ("auto", *DTYPES))
     one_of("judge.vllm.dtype", str(j.vllm.dtype), DTYPES)
-    for key in ("k", "max_new_tokens", "batch_size"):
+    for key in ("k", "batch_size"):
         positive(f"judge.{key}", j[key])
+    no_thought(j.max_new_tokens, j.close_verdict, "judge")
     if not 0 < float(j.top_p) <= 1 or float(j.temperature) < 0:
         raise ConfigError(
             f"judge.temperature={j.temperature} / judge.top_p={j.top_p}: expected temperature >= 0 and top_p in (0, 1]"
@@ -172,8 +184,9 @@ def _star(cfg) -> None:
     one_of("star.order", str(s.order), STAR_ORDERS)
     one_of("star.init", str(s.init), STAR_INIT)
     one_of("star.bootstrap.iterations", str(s.bootstrap.iterations), BOOTSTRAP_ITERATIONS)
-    for key in ("iterations", "k", "max_new_tokens", "keep_per_pair", "batch_size", "chunk_size"):
+    for key in ("iterations", "k", "keep_per_pair", "batch_size", "chunk_size"):
         positive(f"star.{key}", s[key])
+    no_thought(s.max_new_tokens, s.close_verdict, "star")
     positive("star.rationalizer.k", s.rationalizer.k)
     if s.close_verdict is not None:
         check_close(str(s.close_verdict), "star.close_verdict")
@@ -204,6 +217,7 @@ def _grpo(cfg) -> None:
         raise ConfigError(
             f"judge.style={cfg.judge.style!r}: objective=grpo_judge samples chains of thought; use judge=cot"
         )
+    positive("judge.max_new_tokens (GRPO's max_completion_length)", cfg.judge.max_new_tokens)
     rewards = cfg.objective.rewards
     if not rewards:
         raise ConfigError(f"objective.rewards is empty: name one or more of {list(REWARDS)} with a weight")

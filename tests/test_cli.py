@@ -80,6 +80,34 @@ def test_sweep_then_report(tmp_path):
     assert (sweep / "report.png").stat().st_size > 1000
 
 
+@pytest.mark.slow  # ~2 min: two smoke runs and the report
+def test_a_star_and_grpo_sweep_reports_both_curves_with_no_protocol_mark(tmp_path):
+    """`-m objective=star_sft,grpo_judge experiment=smoke`: one report with STaR's accuracy per
+    iteration and GRPO's reward per step (report.md and one chart), and, the cells differing only in
+    the swept objective, no protocol mark."""
+    from genrm_exp.report.protocols import MARK
+
+    sweep = tmp_path / "sweep"
+    out = genrm(
+        "-m",
+        "experiment=smoke",
+        "objective=star_sft,grpo_judge",
+        f"paths.outputs={tmp_path}",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert len(list(sweep.glob("*/metrics.json"))) == 2
+    rep = subprocess.run(
+        [sys.executable, "-m", "genrm_exp.report", str(sweep)], env=ENV, capture_output=True, text=True, timeout=300
+    )
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    text = (sweep / "report.md").read_text()
+    assert "## STaR iterations" in text and "## GRPO rewards" in text
+    assert "| verdict_correct |" in text and "| both_orders_correct |" in text
+    assert MARK not in text, text
+    assert (sweep / "star.png").stat().st_size > 1000
+
+
 @pytest.mark.slow  # ~20 s; tests/test_validate.py checks the one-line errors in process
 def test_user_error_is_one_line_without_traceback(tmp_path):
     """A missing data file: `error: <message>` and where the traceback was kept, exit status 2, no

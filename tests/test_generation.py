@@ -80,9 +80,18 @@ def test_shared_prefill_gives_the_same_samples_and_runs_each_prompt_once(tiny_lm
     assert all(shape[0] == 8 and shape[1] == 1 for shape in seen[1:]), seen
 
 
+def test_a_chain_of_no_thought_is_empty_and_runs_no_model(tokenizer):
+    """max_new_tokens=0: k empty chains per prompt, without a forward pass (the model is None)."""
+    gen = Generator(None, tokenizer, batch_size=4)
+    assert gen.sample(["one", "two"], SamplingParams(k=3, max_new_tokens=0)) == [[""] * 3, [""] * 3]
+    assert gen.last_stats["new_tokens"] == 0 and gen.last_stats["samples"] == 6
+
+
 def test_bad_parameters_fail_clearly():
     with pytest.raises(ValueError, match="k=0"):
         SamplingParams(k=0)
+    with pytest.raises(ValueError, match="max_new_tokens=-1"):
+        SamplingParams(max_new_tokens=-1)
     with pytest.raises(ValueError, match="top_p=0"):
         SamplingParams(top_p=0.0)
     with pytest.raises(ValueError, match="batch_size=0"):

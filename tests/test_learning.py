@@ -24,7 +24,7 @@ WIDE = [
 ]
 
 
-def heldout_accuracy(objective: str, tmp_path, *extra: str, shuffle_labels: bool = False) -> dict:
+def heldout_accuracy(objective: str, tmp_path, *extra: str, shuffle_labels: bool = False, lr="2e-3") -> dict:
     data = write_planted(tmp_path / "planted.jsonl", n=N_PAIRS, shuffle_labels=shuffle_labels)
     ctx = make_ctx(
         [
@@ -40,7 +40,7 @@ def heldout_accuracy(objective: str, tmp_path, *extra: str, shuffle_labels: bool
             "peft=none",
             *WIDE,
             "trainer.args.max_steps=-1",
-            "trainer.args.learning_rate=2e-3",
+            f"trainer.args.learning_rate={lr}",
             "trainer.args.per_device_train_batch_size=8",
             *extra,
         ],
@@ -72,27 +72,74 @@ def test_shuffled_labels_teach_nothing(tmp_path):
     assert 0.25 <= heldout["accuracy"] <= 0.75, heldout
 
 
+# STaR on a chain of no thought (judge.max_new_tokens=0): every sampled chain is the closing alone,
+# its verdict drawn by the model's odds (closing.py), so what STaR keeps, and trains on, is whether that
+# verdict agrees with the label. One iteration over all 240 pairs, k=4 chains per order, 4 epochs.
+NO_THOUGHT = [
+    "star.iterations=1",
+    "star.k=4",
+    "star.eval_base=false",
+    "judge.k=4",
+    "judge.max_new_tokens=0",
+    "judge.system=Judge.",
+    "star.close_verdict=' Final verdict: [['",
+]
+UNTIED = "model.config.tie_word_embeddings=false"
+
+
+# Each learns the word in a sharp transition, which tied embeddings move: STaR-SFT 0.52 at 4 epochs
+# tied, 1.00 untied (1.00 tied at 8); STaR-DPO 1.00 tied, 0.48 untied. star_rationalizer trains at
+# 20x the trainer's rate (objective.lr_scale): 1e-4 here, so 2e-3 like the others (at 2e-3, 4e-2: 0.50);
+# star_ipo_rationalizer keeps star_ipo's scale (1).
+@pytest.mark.parametrize(
+    "objective,lr,extra",
+    [
+        ("star_sft", "2e-3", (UNTIED,)),
+        pytest.param("star_dpo", "2e-3", (), marks=pytest.mark.slow),  # ~85 s each from here on
+        pytest.param("star_ipo", "2e-3", (UNTIED,), marks=pytest.mark.slow),
+        pytest.param("star_rationalizer", "1e-4", (UNTIED,), marks=pytest.mark.slow),
+        pytest.param(
+            "star_ipo_rationalizer",
+            "2e-3",
+            (UNTIED,),
+            marks=[
+                pytest.mark.slow,
+                pytest.mark.xfail(
+                    strict=True,
+                    raises=AssertionError,
+                    reason="open: 0.525 held-out at 2e-3 (0.51-0.53 at 1e-4, tied or untied) where star_ipo "
+                    "learns 1.00 at 2e-3 untied; the rationalized pairs are not yet isolated",
+                ),
+            ],
+        ),
+    ],
+)
+def test_star_learns_the_planted_preference_from_its_kept_chains(objective, lr, extra, tmp_path):
+    heldout = heldout_accuracy(objective, tmp_path, "trainer.args.num_train_epochs=4", *NO_THOUGHT, *extra, lr=lr)
+    assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
+    assert heldout["position_consistency"] >= 0.7, heldout
+
+
 @pytest.mark.slow  # ~3 min
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="open (issue: every method learns): the direct judge's rows trained 8 epochs reach "
-    "P(right) 0.82 on their training rows with the verdict token alone labelled, 0.999 with the verdict "
-    "and ']]', and stay at 0.500 when the end-of-turn token SFTTrainer appends to every completion is "
-    "labelled too, as in STaR's rows; this fails the day STaR learns here, and then becomes its test",
+    reason="a random model's sampled chains are random tokens whose loss (about 7 nats each) SFT cannot "
+    "lower; with 1 or 2 such tokens labelled before the verdict the planted word is not learnt in 8 "
+    "epochs (P(right) 0.500 on the training rows, tied or untied embeddings), where the same rows with "
+    "the chain left out of the loss learn it (0.9998); this fails the day STaR learns through them",
 )
-def test_star_sft_learns_the_planted_preference(tmp_path):
-    """One STaR-SFT iteration over all 240 pairs, k=4 chains of 2 tokens closed by the model's own
-    odds: the kept chains carry the right verdicts (443 of 480 keys), 8 epochs on them."""
+def test_star_sft_learns_the_planted_preference_through_sampled_tokens(tmp_path):
+    """One STaR-SFT iteration over all 240 pairs, k=4 chains of 2 sampled tokens closed by the model's
+    own odds: the kept chains carry the right verdicts (443 of 480 keys), 8 epochs on them."""
     heldout = heldout_accuracy(
         "star_sft",
         tmp_path,
         "trainer.args.num_train_epochs=8",
-        "star.iterations=1",
-        "star.k=4",
+        *NO_THOUGHT[:3],
         "judge.k=8",
         "judge.max_new_tokens=2",
-        "judge.system=Judge.",
-        "star.close_verdict=' Final verdict: [['",
+        *NO_THOUGHT[5:],
+        UNTIED,
     )
     assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout

@@ -3,6 +3,9 @@ evaluation set, from each run's iterations.json (genrm_exp/star/loop.py).
 
     python -m genrm_exp.report outputs/runs/star_sft outputs/runs/star_dpo    # report.md + star.png
 
+A GRPO run (objective=grpo_judge) in the same report adds a panel of its reward curves beside
+them (genrm_exp/report/rewards.py): STaR's accuracy per iteration next to GRPO's reward per step.
+
 Iteration 0 is the base model (star.eval_base). Solid lines are maj@k (the vote over judge.k
 chains), dashed lines maj@1 (the first chain alone).
 """
@@ -74,21 +77,27 @@ def star_markdown(histories) -> str:
     return "\n".join(lines) + "\n"
 
 
-def star_chart(histories, path: Path) -> bool:
-    """Accuracy against iteration per set; returns False (and writes nothing) without STaR runs."""
-    if not histories:
+def star_chart(histories, path: Path, rewards=()) -> bool:
+    """Accuracy against iteration per set, and beside them a panel of GRPO reward curves where
+    `rewards` (report/rewards.py) has any; returns False (and writes nothing) with neither."""
+    if not histories and not rewards:
         return False
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from genrm_exp.report.rewards import plot_rewards
+
     sets = _sets(histories)
-    cols = min(3, len(sets))
-    rows = -(-len(sets) // cols)
+    panels = len(sets) + bool(rewards)
+    cols = min(3, panels)
+    rows = -(-panels // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
-    for ax in axes.flat[len(sets) :]:
+    for ax in axes.flat[panels:]:
         ax.set_visible(False)
+    if rewards:
+        plot_rewards(axes.flat[len(sets)], rewards)
     for ax, name in zip(axes.flat, sets):
         for i, (run, history) in enumerate(histories):
             points = [(e["iteration"], e["eval"][name]) for e in history if name in e["eval"]]
@@ -110,9 +119,10 @@ def star_chart(histories, path: Path) -> bool:
         ax.set_xlabel("STaR iteration")
         ax.set_ylim(0, 100)
         ax.set_xticks(sorted({e["iteration"] for _, h in histories for e in h}))
-    for row in axes:
-        row[0].set_ylabel("accuracy %")
-    axes.flat[len(sets) - 1].legend(fontsize=6, loc="lower right")
+    if sets:
+        for row in axes:
+            row[0].set_ylabel("accuracy %")
+        axes.flat[len(sets) - 1].legend(fontsize=6, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -75,6 +75,19 @@ def close_verdicts(
 
 
 def _score(scorer, rows: Sequence[tuple[int, str]]) -> list[tuple[float, float]]:
+    """verdict_probs of the texts of `rows` ((prompt index, text)), in order, each distinct text
+    scored once (the k chains of one prompt under max_new_tokens=0 are one text)."""
+    index: dict[str, int] = {}
+    unique: list[tuple[int, str]] = []
+    for i, text in rows:
+        if text not in index:
+            index[text] = len(unique)
+            unique.append((i, text))
+    probs = _score_distinct(scorer, unique)
+    return [probs[index[text]] for _, text in rows]
+
+
+def _score_distinct(scorer, rows: Sequence[tuple[int, str]]) -> list[tuple[float, float]]:
     """verdict_probs of the texts of `rows` ((prompt index, text)), in order. On a CPU, one call per
     prompt, so its chains share the prompt's prefill (the scorer runs the prefix common to a call
     once): k chains cost one prompt and k continuations instead of k prompts. Elsewhere one call,

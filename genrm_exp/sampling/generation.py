@@ -21,7 +21,9 @@ What both do:
   of (seed, prompt text, sample index, step) inverts the CDF (genrm_exp.sampling.decoding), so a sample does
   not depend on which other prompts share its batch, nor on batch_size, nor on the backend. What can still change a draw is
   floating-point drift in the logits between batch shapes (padding width, kernels) when two tokens
-  are within rounding of each other. temperature=0 is greedy.
+  are within rounding of each other. temperature=0 is greedy;
+- max_new_tokens=0 samples nothing: every chain is empty, and a closing (star.close_verdict,
+  judge.close_verdict) draws its verdict at once (a chain of no thought; validate.py requires the closing).
 
 - `vllm`: a vLLM engine in the sampler environment (genrm_exp/sampling/vllm_backend.py; `make setup-vllm`), one
   request per prompt with n = k, prefix caching over the shared judge template. The engine's stop
@@ -111,8 +113,8 @@ class SamplingParams:
     stop_at_verdict: bool = True
 
     def __post_init__(self) -> None:
-        if self.k < 1 or self.max_new_tokens < 1:
-            raise ConfigError(f"SamplingParams: k={self.k} and max_new_tokens={self.max_new_tokens} must be >= 1")
+        if self.k < 1 or self.max_new_tokens < 0:
+            raise ConfigError(f"SamplingParams: k={self.k} must be >= 1 and max_new_tokens={self.max_new_tokens} >= 0")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ConfigError(
                 f"SamplingParams: temperature={self.temperature} must be >= 0, top_p={self.top_p} in (0, 1]"
@@ -247,6 +249,16 @@ class Generator:
         stripped). Deterministic under params.seed whatever the batch composition (module docstring).
         `last_stats` then holds the new tokens made (EOS and stop tokens included) and the time."""
         started, new_tokens = time.perf_counter(), 0
+        if params.max_new_tokens == 0:  # no thought: every chain is empty, for a closing to answer at once
+            self.last_stats = {
+                "prompts": len(prompts),
+                "samples": len(prompts) * params.k,
+                "new_tokens": 0,
+                "seconds": 0.0,
+                "tokens_per_s": 0.0,
+                "backend": self.backend,
+            }
+            return [[""] * params.k for _ in prompts]
         encoded = self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"] if prompts else []
         if self._engine is not None:
             return self._sample_vllm(prompts, encoded, params, started)

@@ -195,6 +195,28 @@ def test_closing_scores_each_prompt_s_chains_together_as_one_call_would(tokenize
     assert sum(seen) < sum(len(tokenizer(t)["input_ids"]) for _, t in rows) * 0.6  # each prompt ran once
 
 
+def test_closing_scores_a_text_once_and_draws_each_chain_s_letter_by_its_own_index(tokenizer):
+    """Chains of no thought (every chain of a prompt empty) are one text: scored once, each chain's
+    letter still drawn with its own (seed, prompt, index) uniform, so k chains need not agree."""
+    from genrm_exp.sampling.closing import close_verdicts
+
+    model = tiny_lm(tokenizer, seed=4)
+    judge = DirectJudge(model, tokenizer, _judge_cfg(batch_size=8), seed=0)
+    prompts = [render_pair(tokenizer, _judge_cfg(), _pair(i), "AB", open_verdict=False) for i in range(2)]
+    seen: list[int] = []
+    hook = model.register_forward_pre_hook(lambda m, args, kw: seen.append(kw["input_ids"].shape[0]), with_kwargs=True)
+    try:
+        texts, closed = close_verdicts(
+            judge, prompts, [[""] * 16] * 2, close=" Final verdict: [[", temperature=1.0, seed=0
+        )
+    finally:
+        hook.remove()
+    assert sum(seen) <= 4  # per prompt one text: at most a prefix pass and one row, not 16 rows
+    assert closed == [[True] * 16] * 2
+    assert all(t in (" Final verdict: [[A]]", " Final verdict: [[B]]") for chains in texts for t in chains)
+    assert all(len(set(chains)) == 2 for chains in texts)  # P(A) near 0.5: both letters among 16 draws
+
+
 def test_report_shows_judge_extras_and_a_reliability_diagram(tmp_path):
     import json
 
