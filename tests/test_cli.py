@@ -58,6 +58,7 @@ def test_misspelt_override_exits_nonzero_with_hydra_message(tmp_path):
     assert "lerning_rate" in out.stderr and "not in struct" in out.stderr
 
 
+@pytest.mark.slow  # ~10 s; tests/data/test_bad_rows.py checks the same errors in process
 def test_broken_data_file_names_file_line_and_key(tmp_path):
     bad = tmp_path / "pairs.jsonl"
     bad.write_text('{"prompt": "p", "chosen": "a", "rejected": "b"}\n{"prompt": "q", "chosen": "c"}\n')
@@ -66,16 +67,22 @@ def test_broken_data_file_names_file_line_and_key(tmp_path):
     assert "pairs.jsonl line 2" in out.stderr and "'rejected'" in out.stderr
 
 
-def test_sweep_then_report(tmp_path):
+def sweep_and_report(tmp_path, *args: str) -> tuple[Path, str]:
+    """`python -m genrm_exp -m ARGS` into tmp_path/sweep (two cells), then the report over it:
+    the sweep folder and report.md's text."""
     sweep = tmp_path / "sweep"
-    out = genrm("-m", *TINY, "peft=none,lora", f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")
+    out = genrm("-m", *args, f"paths.outputs={tmp_path}", f"hydra.sweep.dir={sweep}")
     assert out.returncode == 0, out.stderr[-3000:]
     assert len(list(sweep.glob("*/metrics.json"))) == 2
     rep = subprocess.run(
         [sys.executable, "-m", "genrm_exp.report", str(sweep)], env=ENV, capture_output=True, text=True, timeout=300
     )
     assert rep.returncode == 0, rep.stderr[-3000:]
-    text = (sweep / "report.md").read_text()
+    return sweep, (sweep / "report.md").read_text()
+
+
+def test_sweep_then_report(tmp_path):
+    sweep, text = sweep_and_report(tmp_path, *TINY, "peft=none,lora")
     assert "peft=none" in text and "peft=lora" in text and "llmbar-natural" in text
     assert (sweep / "report.png").stat().st_size > 1000
 
@@ -87,21 +94,7 @@ def test_a_star_and_grpo_sweep_reports_both_curves_with_no_protocol_mark(tmp_pat
     the swept objective, no protocol mark."""
     from genrm_exp.report.protocols import MARK
 
-    sweep = tmp_path / "sweep"
-    out = genrm(
-        "-m",
-        "experiment=smoke",
-        "objective=star_sft,grpo_judge",
-        f"paths.outputs={tmp_path}",
-        f"hydra.sweep.dir={sweep}",
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert len(list(sweep.glob("*/metrics.json"))) == 2
-    rep = subprocess.run(
-        [sys.executable, "-m", "genrm_exp.report", str(sweep)], env=ENV, capture_output=True, text=True, timeout=300
-    )
-    assert rep.returncode == 0, rep.stderr[-3000:]
-    text = (sweep / "report.md").read_text()
+    sweep, text = sweep_and_report(tmp_path, "experiment=smoke", "objective=star_sft,grpo_judge")
     assert "## STaR iterations" in text and "## GRPO rewards" in text
     assert "| verdict_correct |" in text and "| both_orders_correct |" in text
     assert MARK not in text, text

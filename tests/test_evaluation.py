@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
 from support import ENV, TINY, genrm, run_group
 
 SUBSETS = ["llmbar-natural", "alpacaeval-easy", "hep-go", "donotanswer"]
@@ -55,6 +56,7 @@ def _evaluate_file(tmp_path, option: str, rows: list[dict], *extra: str):
     return run, json.loads((run / "metrics.json").read_text())
 
 
+@pytest.mark.slow  # ~14 s; tests/test_cli.py's end-to-end run checks RewardBench's sections in the suite
 def test_eval_rewardbench_keeps_the_set_and_the_section_scores_apart(tmp_path):
     run, metrics = _evaluate_file(tmp_path, "rewardbench", _rewardbench_rows(), "judge.order=both")
     entry = metrics["rewardbench"]  # the set: its own accuracy, interval and judge statistics

@@ -139,8 +139,9 @@ def wandb_records(run_dir: Path) -> list:
     return out
 
 
-# local (submitit subprocesses, ~16 s) runs in make test-slow; the basic launcher covers a failed cell here.
-@pytest.mark.parametrize("launcher", ["basic", pytest.param("local", marks=pytest.mark.slow)])
+# make test-slow (~17 s each): a Hydra sweep with a failing cell under each launcher.
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["basic", "local"])
 def test_failed_cell_leaves_the_sweep_to_finish(launcher, tmp_path):
     """One cell of a two-cell sweep fails while loading its data (the real sample holds a pair whose
     two responses are identical, and data.on_bad_row=error stops there): the other still runs, the

@@ -134,6 +134,7 @@ def test_a_typo_stops_before_any_data_loads_with_one_line(tmp_path):
     assert "judge.order='bogus'" in (run / "error.txt").read_text()
 
 
+@pytest.mark.slow  # ~9 s: a finished run, then the CLI again
 def test_a_typo_in_a_finished_run_folder_leaves_it_as_it_was(tmp_path):
     """Rerunning a finished run's command with a typo changes nothing in its folder."""
     run = tmp_path / "run"
