@@ -85,6 +85,7 @@ def test_local_settings_reach_the_slurm_job_script(tmp_path, monkeypatch):
     assert debug.hydra.launcher.partition == "debug" and debug.hydra.launcher.timeout_min == 30
 
 
+@pytest.mark.slow  # ~18 s: two submitit subprocesses; the presets' composition above stays in the suite
 def test_submitit_local_two_job_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     out = genrm(
