@@ -40,13 +40,13 @@ def positive(key: str, value, *, integer: bool = True) -> None:
 
 def no_thought(max_new_tokens, close_verdict, group: str) -> None:
     """max_new_tokens=0 (a chain of no thought) only where a closing draws the verdict."""
+    if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 0:
+        raise ConfigError(f"{group}.max_new_tokens={max_new_tokens!r}: expected an integer >= 0")
     if max_new_tokens == 0 and close_verdict is None:
         raise ConfigError(
             f"{group}.max_new_tokens=0 samples empty chains, which hold no verdict: set "
             f"{group}.close_verdict (e.g. ' Final verdict: [[') or a positive {group}.max_new_tokens"
         )
-    if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 0:
-        raise ConfigError(f"{group}.max_new_tokens={max_new_tokens!r}: expected an integer >= 0")
 
 
 def is_star(cfg) -> bool:

@@ -132,15 +132,14 @@ def test_star_learns_the_planted_preference_from_its_kept_chains(objective, lr, 
 )
 def test_star_sft_learns_the_planted_preference_through_sampled_tokens(tmp_path):
     """One STaR-SFT iteration over all 240 pairs, k=4 chains of 2 sampled tokens closed by the model's
-    own odds: the kept chains carry the right verdicts (443 of 480 keys), 8 epochs on them."""
+    own odds: the kept chains carry the right verdicts (445 of 480 keys), 8 epochs on them."""
     heldout = heldout_accuracy(
         "star_sft",
         tmp_path,
         "trainer.args.num_train_epochs=8",
-        *NO_THOUGHT[:3],
+        *(o for o in NO_THOUGHT if not o.startswith(("judge.k=", "judge.max_new_tokens="))),
         "judge.k=8",
         "judge.max_new_tokens=2",
-        *NO_THOUGHT[5:],
         UNTIED,
     )
     assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout

@@ -250,14 +250,7 @@ class Generator:
         `last_stats` then holds the new tokens made (EOS and stop tokens included) and the time."""
         started, new_tokens = time.perf_counter(), 0
         if params.max_new_tokens == 0:  # no thought: every chain is empty, for a closing to answer at once
-            self.last_stats = {
-                "prompts": len(prompts),
-                "samples": len(prompts) * params.k,
-                "new_tokens": 0,
-                "seconds": 0.0,
-                "tokens_per_s": 0.0,
-                "backend": self.backend,
-            }
+            self._record(prompts, params, 0, 0.0, self.backend)
             return [[""] * params.k for _ in prompts]
         encoded = self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"] if prompts else []
         if self._engine is not None:
@@ -282,16 +275,8 @@ class Generator:
                 for ids in rows[n * params.k : (n + 1) * params.k]:
                     new_tokens += len(ids)
                     out[i].append(self.tokenizer.decode(ids, skip_special_tokens=True))
-        seconds = time.perf_counter() - started
-        self.last_stats = {
-            "prompts": len(prompts),
-            "samples": len(prompts) * params.k,
-            "new_tokens": new_tokens,
-            "seconds": round(seconds, 3),
-            "tokens_per_s": round(new_tokens / max(seconds, 1e-9), 1),
-            "backend": self.backend if self._decoder is None else f"{self.backend} ({self._decoder.mode})",
-        }
-        costs.add("generated_tokens", new_tokens)  # the run's cost (metrics.json, report)
+        backend = self.backend if self._decoder is None else f"{self.backend} ({self._decoder.mode})"
+        self._record(prompts, params, new_tokens, time.perf_counter() - started, backend)
         return out
 
     def _sample_vllm(
@@ -323,17 +308,22 @@ class Generator:
             out.append([self.tokenizer.decode(ids, skip_special_tokens=True) for ids in cut])
         seconds = time.perf_counter() - started
         startup = 0.0 if before is not None else (self._engine.startup_s or 0.0)  # this call started the engine
+        self._record(prompts, params, new_tokens, seconds, "vllm", startup=startup)
+        return out
+
+    def _record(self, prompts, params: SamplingParams, new_tokens: int, seconds: float, backend: str, startup=None):
+        """last_stats of a sample() call (tokens per second net of an engine start made by it), and
+        the generated tokens added to the run's cost (metrics.json, report)."""
         self.last_stats = {
             "prompts": len(prompts),
             "samples": len(prompts) * params.k,
             "new_tokens": new_tokens,
             "seconds": round(seconds, 3),
-            "startup_s": round(startup, 3),
-            "tokens_per_s": round(new_tokens / max(seconds - startup, 1e-9), 1),
-            "backend": "vllm",
+            **({} if startup is None else {"startup_s": round(startup, 3)}),
+            "tokens_per_s": round(new_tokens / max(seconds - (startup or 0.0), 1e-9), 1),
+            "backend": backend,
         }
-        costs.add("generated_tokens", new_tokens)  # the run's cost (metrics.json, report)
-        return out
+        costs.add("generated_tokens", new_tokens)
 
     def _decode(
         self, seqs: list[list[int]], texts: list[str], params: SamplingParams, per_batch: int, cache_len: int | None
