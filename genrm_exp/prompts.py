@@ -27,6 +27,7 @@ from genrm_exp.errors import UserError
 
 STYLES = ("direct", "cot")
 VERDICT_OPEN = "[["
+VERDICT_CLOSE = "]]"
 USER_FIELDS = frozenset({"question", "answer_a", "answer_b"})
 _ROLE_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
 

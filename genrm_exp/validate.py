@@ -217,7 +217,6 @@ def _grpo(cfg) -> None:
         raise ConfigError(
             f"judge.style={cfg.judge.style!r}: objective=grpo_judge samples chains of thought; use judge=cot"
         )
-    positive("judge.max_new_tokens (GRPO's max_completion_length)", cfg.judge.max_new_tokens)
     rewards = cfg.objective.rewards
     if not rewards:
         raise ConfigError(f"objective.rewards is empty: name one or more of {list(REWARDS)} with a weight")
@@ -245,7 +244,15 @@ def _grpo(cfg) -> None:
     group = args.get("num_generations")
     if not isinstance(group, int) or isinstance(group, bool) or group < 2:
         raise ConfigError(f"objective.args.num_generations={group!r}: GRPO needs an integer >= 2")
-    positive("objective.args.max_completion_length", args.get("max_completion_length"))
+    if cfg.judge.max_new_tokens == 0:  # a chain of no thought: the completion is the verdict after the closing
+        if args.get("max_completion_length") != 0:
+            raise ConfigError(
+                f"objective.args.max_completion_length={args.get('max_completion_length')!r} with judge.max_new_tokens=0: "
+                "the completion is the verdict after judge.close_verdict, its length the verdict's tokens; "
+                "leave max_completion_length to follow judge.max_new_tokens"
+            )
+    else:
+        positive("objective.args.max_completion_length", args.get("max_completion_length"))
     positive("objective.args.epsilon", args.get("epsilon", 0.2), integer=False)
     positive("objective.args.temperature", args.get("temperature", 1.0), integer=False)
     beta = args.get("beta", 0.0)

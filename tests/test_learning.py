@@ -24,7 +24,10 @@ WIDE = [
 ]
 
 
-def heldout_accuracy(objective: str, tmp_path, *extra: str, shuffle_labels: bool = False, lr="2e-3") -> dict:
+def trained(objective: str, tmp_path, *extra: str, shuffle_labels: bool = False, lr="2e-3"):
+    """(the run's context, its judge, the held-out set's metrics) of `objective` trained in
+    tmp_path/run on the planted pairs."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     data = write_planted(tmp_path / "planted.jsonl", n=N_PAIRS, shuffle_labels=shuffle_labels)
     ctx = make_ctx(
         [
@@ -50,7 +53,11 @@ def heldout_accuracy(objective: str, tmp_path, *extra: str, shuffle_labels: bool
     heldout = evaluate(judge, ctx.eval_sets, tmp_path / "eval", bootstrap_samples=200, seed=0)["heldout"]
     assert heldout["baseline_longer"] == 0.5 and heldout["n"] >= 50  # length explains nothing here
     print(f"{objective}: held-out accuracy {heldout['accuracy']:.3f} {heldout['ci95']} n={heldout['n']}")
-    return heldout
+    return ctx, judge, heldout
+
+
+def heldout_accuracy(objective: str, tmp_path, *extra: str, shuffle_labels: bool = False, lr="2e-3") -> dict:
+    return trained(objective, tmp_path, *extra, shuffle_labels=shuffle_labels, lr=lr)[2]
 
 
 # A judge shown both orders must be right in each, not only on their average: after 3 (GenRM, also
@@ -143,3 +150,30 @@ def test_star_sft_learns_the_planted_preference_through_sampled_tokens(tmp_path)
         UNTIED,
     )
     assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
+
+
+# GRPO's group decides here: with objective.args.num_generations=4 (2 epochs at 2e-3, also with
+# beta=0.04, or 6 epochs) the judge collapses onto one letter (entropy 0.5 -> 0.01, held out 0.50-0.53,
+# position consistency 0), a state in which every group's rewards are equal and nothing moves it
+# again; with the shipped 8 it learns the word (1.00, consistency 1.00). At 5e-4 it stays at 0.53.
+@pytest.mark.slow  # ~2.5 min
+def test_grpo_learns_the_planted_preference_from_its_rewards(tmp_path):
+    """A random model never samples "[[A]]" unprompted, so every reward would be 0. It first learns
+    the verdict's form with no preference: STaR-SFT on shuffled labels with a chain of no thought
+    (held-out accuracy at chance). GRPO then starts from that model, on the true labels, with the same
+    chain of no thought: each prompt ends in the closing, the completion is the verdict, rewarded by
+    verdict_correct and both_orders_correct (objective=grpo_judge as shipped: 8 per group, beta 1e-3),
+    2 epochs of 240 pairs in both orders."""
+    from genrm_exp import checkpoints
+
+    warm_ctx, _, _ = trained(
+        "star_sft", tmp_path / "warm", "trainer.args.num_train_epochs=4", *NO_THOUGHT, UNTIED, shuffle_labels=True
+    )
+    start = checkpoints.latest(warm_ctx.run_dir)
+    warm_ctx.tokenizer.save_pretrained(str(start))
+    from_warm = ["model.source=hub", f"model.path={start}", *NO_THOUGHT, "judge.close_verdict=' Final verdict: [['"]
+    _, _, base = trained("zero_shot_cot", tmp_path / "base", *from_warm)
+    assert 0.3 <= base["accuracy"] <= 0.7, base  # the form, not the preference
+    _, _, heldout = trained("grpo_judge", tmp_path / "grpo", *from_warm, "trainer.args.num_train_epochs=2")
+    assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
+    assert heldout["position_consistency"] >= 0.7, heldout

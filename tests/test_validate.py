@@ -48,7 +48,16 @@ TYPOS = [
 # Settings that cannot go together.
 CLASHES = [
     (["judge=cot", "judge.max_new_tokens=0"], "judge.max_new_tokens=0 samples empty chains"),
-    (["objective=grpo_judge", "judge.max_new_tokens=0", "judge.close_verdict=' [['"], "judge.max_new_tokens (GRPO"),
+    (["objective=grpo_judge", "judge.max_new_tokens=0"], "judge.max_new_tokens=0 samples empty chains"),
+    (
+        [
+            "objective=grpo_judge",
+            "judge.max_new_tokens=0",
+            "judge.close_verdict=' [['",
+            "objective.args.max_completion_length=4",
+        ],
+        "objective.args.max_completion_length=4 with judge.max_new_tokens=0: the completion is the verdict",
+    ),
     (["objective=genrm", "judge=cot"], "judge.style='cot': objective=genrm trains the verdict alone"),
     (["objective=star_sft", "judge=direct"], "judge.style='direct': STaR samples chains of thought"),
     (

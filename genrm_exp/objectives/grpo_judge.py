@@ -6,10 +6,18 @@ its own samples by TRL's GRPOTrainer, rewarded for verdict correctness. Beyond t
 
 Each training pair becomes two rows, adjacent: its CoT judge prompt (prompts.render_pair, the text
 the judge is evaluated on) in order AB, then in order BA, with the right verdict as shown (`answer`),
-`pair_id` and `order`. TRL samples `num_generations` chains per row; the rewards of
+`pair_id`, `order` and `closing`. TRL samples `num_generations` chains per row; the rewards of
 objective.rewards (judge_rewards.py, weights = GRPOConfig.reward_weights) score each through the one
 verdict parser, and TRL logs each reward by name at every step (trainer_state.json log_history:
 rewards/<name>/mean).
+
+A chain of no thought (`judge.max_new_tokens=0` with `judge.close_verdict`, as STaR and the CoT
+judge allow): each prompt ends in the closing text (e.g. " Final verdict: [["), the completion is the
+verdict after it (max_completion_length: the tokens of "A]]" or "B]]", whichever is longer) and the
+rewards read closing + completion, the text the CoT judge is evaluated on (its letter drawn by the
+model's odds after the same closing). This is RL on the verdict token alone; with thought, the
+rewards read only what the judge wrote: a chain that ends without a verdict scores 0, though
+evaluation would close it.
 
 How a batch holds both orders of a pair (both_orders_correct needs them in one call): TRL scores one
 generation batch per process at a time, per_device_train_batch_size x steps_per_generation
@@ -43,20 +51,36 @@ from genrm_exp.objectives.judge_rewards import REWARDS
 from genrm_exp.objectives.steps import train_and_wrap
 from genrm_exp.objectives.trl_args import trl_config
 from genrm_exp.orders import ORDERS, label_as_shown
-from genrm_exp.prompts import render_pair
+from genrm_exp.prompts import VERDICT_CLOSE, encode_text, render_pair
+from genrm_exp.verdicts import A, B
+
+
+def closing(judge_cfg) -> str:
+    """The text each prompt ends in and the rewards read before the completion: the closing for a
+    chain of no thought (judge.max_new_tokens=0), else nothing."""
+    return str(judge_cfg.close_verdict) if int(judge_cfg.max_new_tokens) == 0 else ""
+
+
+def verdict_length(tokenizer) -> int:
+    """Tokens a verdict takes after the closing's "[[": the longer of "A]]" and "B]]"."""
+    return max(len(encode_text(tokenizer, f"{v}{VERDICT_CLOSE}")) for v in (A, B))
 
 
 def judge_rows(pairs, tokenizer, judge_cfg) -> Dataset:
-    """Rows 2i and 2i+1 are pair i shown AB and BA: prompt text, answer as shown, pair_id, order."""
+    """Rows 2i and 2i+1 are pair i shown AB and BA: prompt text (ending in the closing, if any),
+    answer as shown, pair_id, order, closing."""
+    close = closing(judge_cfg)
     return Dataset.from_list(
         [
             {
                 "prompt": render_pair(
                     tokenizer, judge_cfg, p.prompt_messages(), p.chosen, p.rejected, order, open_verdict=False
-                ),
+                )
+                + close,
                 "answer": label_as_shown(order),
                 "pair_id": p.id,
                 "order": order,
+                "closing": close,
             }
             for p in pairs
             for order in ORDERS
@@ -138,7 +162,8 @@ def make_trainer(ctx) -> JudgeGRPOTrainer:
     funcs, weights = rewards(cfg.objective)
     model = checkpoints.base_model(cfg, ctx.tokenizer, head="causal_lm")
     # GRPOConfig has no max_length: prompts are fitted by the data layer, completions by max_completion_length.
-    args = trl_config(GRPOConfig, ctx, max_length=None, reward_weights=weights)
+    no_thought = {"max_completion_length": verdict_length(ctx.tokenizer)} if closing(cfg.judge) else {}
+    args = trl_config(GRPOConfig, ctx, max_length=None, reward_weights=weights, **no_thought)
     _reference_folder(ctx, model, args)
     fused_head.compact_on_cpu(True)  # log-probabilities of completion tokens only, on CPU too
     return JudgeGRPOTrainer(

@@ -7,7 +7,8 @@ dataset's columns, and logs each under its name (rewards/<name>/mean in trainer_
     verdict_format         1 if the verdict read closes its line (verdicts.verdict_closes_line), else 0
 
 Columns (genrm_exp/objectives/grpo_judge.py builds them): `answer` (the right verdict as shown, A or
-B), `pair_id` and `order` (AB or BA). both_orders_correct needs both orders of a pair in the same
+B), `pair_id`, `order` (AB or BA) and `closing` (the text the prompt ends in, read before each
+completion: the closing of a chain of no thought, else empty; absent means empty). both_orders_correct needs both orders of a pair in the same
 call: the trainer's sampler keeps them together (grpo_judge.PairSampler). Within a pair, the i-th
 completion of order AB is partnered with the i-th completion of order BA, in batch order, so each
 completion's expected reward is P(right in this order) x P(right in the other); a pair found in one
@@ -31,16 +32,22 @@ def _text(completion) -> str:
     return "".join(m["content"] for m in completion)
 
 
-def _right(completions: Sequence, answer: Sequence[str]) -> list[bool]:
-    return [parse_verdict(_text(c)) == a for c, a in zip(completions, answer, strict=True)]
+def _judgements(completions: Sequence, closing: Sequence[str] | None) -> list[str]:
+    """What the judge said: each completion after its prompt's closing text (if any)."""
+    closing = closing if closing is not None else [""] * len(completions)
+    return [c0 + _text(c) for c0, c in zip(closing, completions, strict=True)]
 
 
-def verdict_correct(completions, answer, **_) -> list[float]:
-    return [float(r) for r in _right(completions, answer)]
+def _right(completions: Sequence, answer: Sequence[str], closing: Sequence[str] | None) -> list[bool]:
+    return [parse_verdict(t) == a for t, a in zip(_judgements(completions, closing), answer, strict=True)]
 
 
-def both_orders_correct(completions, answer, pair_id, order, **_) -> list[float]:
-    right = _right(completions, answer)
+def verdict_correct(completions, answer, closing=None, **_) -> list[float]:
+    return [float(r) for r in _right(completions, answer, closing)]
+
+
+def both_orders_correct(completions, answer, pair_id, order, closing=None, **_) -> list[float]:
+    right = _right(completions, answer, closing)
     slots: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, (p, o) in enumerate(zip(pair_id, order, strict=True)):
         slots[(p, o)].append(i)
@@ -57,8 +64,8 @@ def both_orders_correct(completions, answer, pair_id, order, **_) -> list[float]
     return out
 
 
-def verdict_format(completions, **_) -> list[float]:
-    return [float(verdict_closes_line(_text(c))) for c in completions]
+def verdict_format(completions, closing=None, **_) -> list[float]:
+    return [float(verdict_closes_line(t)) for t in _judgements(completions, closing)]
 
 
 # objective.rewards names -> function; the name is what TRL logs (rewards/<name>/mean).

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from tqdm.auto import tqdm
 
 from genrm_exp.errors import ConfigError
-from genrm_exp.prompts import VERDICT_OPEN
+from genrm_exp.prompts import VERDICT_CLOSE, VERDICT_OPEN
 from genrm_exp.verdicts import INVALID, parse_verdict
 
 
@@ -69,7 +69,7 @@ def close_verdicts(
         return out, closed
     probs = _score(scorer, [(i, prompts[i] + texts[i][j] + close) for i, j in todo])
     for (i, j), (p_a, _) in zip(todo, probs):
-        out[i][j] = f"{texts[i][j]}{close}{letter(p_a, temperature, _uniform(seed, prompts[i], j))}]]"
+        out[i][j] = f"{texts[i][j]}{close}{letter(p_a, temperature, _uniform(seed, prompts[i], j))}{VERDICT_CLOSE}"
         closed[i][j] = True
     return out, closed
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from support import compose, make_ctx
 
-from genrm_exp.objectives.grpo_judge import PairSampler, judge_rows, rewards
+from genrm_exp.objectives.grpo_judge import PairSampler, judge_rows, rewards, verdict_length
+
+NO_THOUGHT = ["judge.max_new_tokens=0", "judge.close_verdict=' Final verdict: [['"]
 
 
 def test_the_sampler_emits_each_pair_in_both_orders_adjacent():
@@ -29,6 +32,14 @@ def test_rows_hold_each_pair_in_both_orders_with_the_answer_as_shown(tmp_path):
     assert rows["order"] == ["AB", "BA", "AB", "BA"] and rows["answer"] == ["A", "B", "A", "B"]
     assert rows["pair_id"] == [ctx.train[0].id] * 2 + [ctx.train[1].id] * 2
     assert ctx.train[0].chosen in rows["prompt"][0] and not rows["prompt"][0].endswith("[[")
+    assert rows["closing"] == [""] * 4
+
+
+def test_rows_of_no_thought_end_in_the_closing_the_rewards_read(tmp_path):
+    ctx = make_ctx(["objective=grpo_judge", "eval=heldout", *NO_THOUGHT], tmp_path)
+    rows = judge_rows(ctx.train[:1], ctx.tokenizer, ctx.cfg.judge)
+    assert rows["closing"] == [" Final verdict: [["] * 2
+    assert all(p.endswith("<|im_start|>assistant\n Final verdict: [[") for p in rows["prompt"])
 
 
 def test_rewards_and_weights_come_from_the_config():
@@ -37,14 +48,15 @@ def test_rewards_and_weights_come_from_the_config():
     assert weights == [1.0, 1.0, 0.0]
 
 
-def test_one_step_logs_every_reward_and_ends_in_a_cot_judge(tmp_path):
+@pytest.mark.parametrize("thought", [["judge.max_new_tokens=8"], NO_THOUGHT], ids=["8_tokens", "no_thought"])
+def test_one_step_logs_every_reward_and_ends_in_a_cot_judge(thought, tmp_path):
     from genrm_exp.objectives import build
 
     ctx = make_ctx(
         [
             "objective=grpo_judge",
             "eval=heldout",
-            "judge.max_new_tokens=8",
+            *thought,
             "trainer.args.max_steps=1",
             "objective.args.num_generations=2",
             "objective.args.per_device_train_batch_size=4",
@@ -57,7 +69,8 @@ def test_one_step_logs_every_reward_and_ends_in_a_cot_judge(tmp_path):
     step = next(h for h in history if "reward" in h)
     for name in ("verdict_correct", "both_orders_correct", "verdict_format"):
         assert 0.0 <= step[f"rewards/{name}/mean"] <= 1.0
-    assert step["completions/max_length"] <= 8
+    budget = 8 if ctx.cfg.judge.max_new_tokens else verdict_length(ctx.tokenizer)
+    assert step["completions/max_length"] <= budget and verdict_length(ctx.tokenizer) <= 3
     assert (ctx.run_dir / "checkpoint" / "adapter_config.json").is_file()
 
 

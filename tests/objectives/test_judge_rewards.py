@@ -26,6 +26,15 @@ def test_correctness_reads_conversational_completions():
     assert verdict_correct([[{"role": "assistant", "content": "ok [[B]]"}]], ["B"]) == [1.0]
 
 
+def test_a_chain_of_no_thought_is_read_after_the_closing_its_prompt_ends_in():
+    """judge.max_new_tokens=0: the prompt ends in " Final verdict: [[", the completion is the rest."""
+    closing = [" Final verdict: [["] * 3
+    completions = ["A]]", "B]]\nmore", "A"]
+    assert verdict_correct(completions, ["A", "A", "A"], closing=closing) == [1.0, 0.0, 0.0]
+    assert verdict_format(completions, closing=closing) == [1.0, 1.0, 0.0]
+    assert verdict_correct(completions, ["A", "A", "A"]) == [0.0, 0.0, 0.0]  # no closing: no marker
+
+
 def test_consistency_is_one_only_when_right_in_both_orders():
     """Batch order partners the i-th AB completion of a pair with its i-th BA one. Pair p (two per
     order): AB[0] right & BA[0] right -> 1, 1; AB[1] right & BA[1] wrong -> 0, 0. Pair q (one per
