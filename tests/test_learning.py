@@ -8,6 +8,8 @@ labels stays near chance (the test can fail).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from planted import write_planted
 from support import make_ctx
@@ -24,24 +26,33 @@ WIDE = [
 ]
 
 
-def trained(objective: str, tmp_path, *extra: str, shuffle_labels: bool = False, lr="2e-3"):
+def trained(
+    objective: str,
+    tmp_path,
+    *extra: str,
+    shuffle_labels: bool = False,
+    lr="2e-3",
+    model=("peft=none", *WIDE),
+    n=N_PAIRS,
+    heldout=0.2,
+):
     """(the run's context, its judge, the held-out set's metrics) of `objective` trained in
-    tmp_path/run on the planted pairs."""
+    tmp_path/run on `n` planted pairs, a fraction `heldout` of them held out; `model`: the model's
+    overrides (the 64-wide random model in full by default)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    data = write_planted(tmp_path / "planted.jsonl", n=N_PAIRS, shuffle_labels=shuffle_labels)
+    data = write_planted(tmp_path / "planted.jsonl", n=n, shuffle_labels=shuffle_labels)
     ctx = make_ctx(
         [
             f"objective={objective}",
             "data=local",
             f"data.train.path={data}",
             "+data.train.columns.id=id",
-            "data.heldout_fraction=0.2",
+            f"data.heldout_fraction={heldout}",
             "data.max_train_pairs=null",
             "data.max_length=400",
             "eval=heldout",
             "eval.max_pairs_per_set=null",
-            "peft=none",
-            *WIDE,
+            *model,
             "trainer.args.max_steps=-1",
             f"trainer.args.learning_rate={lr}",
             "trainer.args.per_device_train_batch_size=8",
@@ -175,5 +186,64 @@ def test_grpo_learns_the_planted_preference_from_its_rewards(tmp_path):
     _, _, base = trained("zero_shot_cot", tmp_path / "base", *from_warm)
     assert 0.3 <= base["accuracy"] <= 0.7, base  # the form, not the preference
     _, _, heldout = trained("grpo_judge", tmp_path / "grpo", *from_warm, "trainer.args.num_train_epochs=2")
+    assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
+    assert heldout["position_consistency"] >= 0.7, heldout
+
+
+# The embedded SmolLM2-135M-Instruct with LoRA (trainer=demo), 180 planted pairs: 121 to train, 59
+# held out. make test-slow; the figures are in the README ("Every method learns").
+SMOL = ("model=smollm2_135m_instruct", "peft=lora", "trainer=demo")
+SHORT_JUDGE = "judge.system=Judge."  # the judge prompt in a few tokens: training costs per token here
+
+
+def smollm2(objective: str, tmp_path, *extra: str, lr: str) -> dict:
+    return trained(objective, tmp_path, *extra, model=SMOL, n=180, heldout=0.33, lr=lr)[2]
+
+
+def mean_p_chosen(tmp_path) -> float:
+    rows = [json.loads(line) for line in (tmp_path / "eval" / "predictions" / "heldout.jsonl").open()]
+    return sum(r["p_chosen"] for r in rows) / len(rows)
+
+
+@pytest.mark.slow  # ~1 min
+def test_smollm2_bt_learns_the_planted_preference(tmp_path):
+    heldout = smollm2("bt", tmp_path, "trainer.args.num_train_epochs=1", lr="2e-4")
+    assert heldout["accuracy"] >= 0.9 and heldout["ci95"][0] > 0.5, heldout
+
+
+@pytest.mark.slow  # ~3.5 min
+def test_smollm2_genrm_learns_the_planted_preference(tmp_path):
+    """Zero-shot, SmolLM2 says A whatever the order (position consistency 0); GenRM moves P(A) by
+    the word in each order. Its A bias stays (consistency 0.29), so the test asks for a margin on
+    P(chosen) averaged over the orders, not consistency."""
+    base = smollm2("zero_shot_direct", tmp_path / "base", SHORT_JUDGE, lr="1e-3")
+    heldout = smollm2("genrm", tmp_path / "genrm", SHORT_JUDGE, "trainer.args.num_train_epochs=4", lr="1e-3")
+    print(f"zero-shot {base['accuracy']:.3f} -> GenRM {heldout['accuracy']:.3f}")
+    assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
+    assert mean_p_chosen(tmp_path / "genrm") >= 0.55, heldout
+
+
+@pytest.mark.slow  # ~9.5 min
+def test_smollm2_star_rationalizer_learns_the_planted_preference_over_its_iterations(tmp_path):
+    """Two STaR-Rationalizer iterations over fresh halves of the 121 pairs, chains of no thought, k=4,
+    4 epochs each at 20 x 5e-5. STaR-SFT with the same settings stays at chance (0.51, 0.41, 0.47):
+    SmolLM2 says A in both orders, so its right chains are mostly AB keys (61 A to 28 B kept in
+    iteration 1, build.kept_verdicts) and training on them teaches the bias; the rationalizer adds
+    chains for the keys with none."""
+    no_thought = [o for o in NO_THOUGHT if not o.startswith(("star.iterations=", "star.eval_base="))]
+    _, _, heldout = trained(
+        "star_rationalizer",
+        tmp_path,
+        *no_thought,
+        "star.iterations=2",
+        "trainer.args.num_train_epochs=4",
+        model=SMOL,
+        n=180,
+        heldout=0.33,
+        lr="5e-5",
+    )
+    curve = [e["eval"]["heldout"]["accuracy"] for e in json.loads((tmp_path / "run" / "iterations.json").read_text())]
+    print("STaR-Rationalizer on SmolLM2, held-out accuracy per iteration:", curve)
+    assert len(curve) == 3 and curve[0] <= 0.7  # the base, then one entry per iteration
     assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
     assert heldout["position_consistency"] >= 0.7, heldout

@@ -31,8 +31,12 @@ def _grpo_run(folder):
 def _star_run(folder):
     folder.mkdir(parents=True)
     history = [
-        {"iteration": i, "eval": {"heldout": {"accuracy": a, "maj1_accuracy": a}}, "build": {}}
-        for i, a in ((0, 0.5), (1, 0.7))
+        {"iteration": 0, "eval": {"heldout": {"accuracy": 0.5, "maj1_accuracy": 0.5}}},
+        {
+            "iteration": 1,
+            "eval": {"heldout": {"accuracy": 0.7, "maj1_accuracy": 0.7}},
+            "build": {"yield": 0.75, "kept": 89, "kept_verdicts": {"A": 61, "B": 28}, "rationale_tokens_mean": 6.0},
+        },
     ]
     (folder / "iterations.json").write_text(json.dumps(history))
     return {"dir": folder, "name": "star_sft"}
@@ -47,7 +51,8 @@ def test_grpo_rewards_sit_beside_star_iterations(tmp_path):
     assert curves["both_orders_correct"][-1] == (3, 0.375) and curves["length"][0] == (1, 9.0)
     text = reward_markdown(rewards)
     assert "| grpo_judge | verdict_correct | 3 | 0.250 | 0.750 | 0.750 |" in text
-    assert "## STaR iterations" in star_markdown(star_histories(runs))
+    table = star_markdown(star_histories(runs))
+    assert "## STaR iterations" in table and "| 75.0 | 89 | 61 / 28 | 0 | 6 |" in table  # kept A / B
     assert star_chart(star_histories(runs), tmp_path / "star.png", rewards)
     assert (tmp_path / "star.png").stat().st_size > 1000
 

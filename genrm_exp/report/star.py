@@ -39,7 +39,8 @@ def _pct(value) -> str:
 
 
 def star_markdown(histories) -> str:
-    """Per run and iteration: yield, kept / dropped, rationale length, training, accuracy per set."""
+    """Per run and iteration: yield, kept (and their verdicts A / B as shown) / dropped, rationale
+    length, training, accuracy per set."""
     if not histories:
         return ""
     sets = _sets(histories)
@@ -47,10 +48,22 @@ def star_markdown(histories) -> str:
         "",
         "## STaR iterations",
         "",
-        "Yield: share of pairs with at least one right chain. Accuracy: maj@k / maj@1 in %.",
+        "Yield: share of pairs with at least one right chain. Kept A / B: the kept chains' verdicts as shown "
+        "(a position-biased base keeps mostly one letter). Accuracy: maj@k / maj@1 in %.",
         "",
     ]
-    header = ["run", "iter", "source", "yield %", "kept", "dropped keys", "rationale tokens", "train steps", *sets]
+    header = [
+        "run",
+        "iter",
+        "source",
+        "yield %",
+        "kept",
+        "kept A / B",
+        "dropped keys",
+        "rationale tokens",
+        "train steps",
+        *sets,
+    ]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, history in histories:
         for e in history:
@@ -68,6 +81,7 @@ def star_markdown(histories) -> str:
                 s.get("source", "base model"),
                 _pct(b.get("yield")),
                 str(b.get("kept", "-")),
+                "{A} / {B}".format(**b["kept_verdicts"]) if "kept_verdicts" in b else "-",
                 str(dropped) if b else "-",
                 f"{b['rationale_tokens_mean']:.0f}" if b else "-",
                 str(t.get("steps", t.get("skipped", "-"))),

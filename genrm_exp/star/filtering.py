@@ -7,7 +7,9 @@ the one verdict parser only.
     text = hint_text(cfg.star.rationalizer.hint, label="B")  # prompts.render_pair(..., instruction=text)
 
 A chain is *right* when its parsed verdict is the row's label, *wrong* when it is the other letter,
-*invalid* when it has no verdict. Identical texts count once. `keep` bounds what one key (a pair in
+*invalid* when it has no verdict. Identical texts count once. `kept_verdicts` counts the kept
+chains' verdicts as shown (A, B): a base model that says A whatever the order keeps mostly A
+(every AB key, few BA keys), and training on that set teaches the bias as much as the preference. `keep` bounds what one key (a pair in
 one presentation order) contributes: at most `keep` right chains (SFT) or `keep` (right, wrong)
 pairs (DPO). Rationalized rows (from the hinted prompt) add right chains to their key; their
 training prompt is the plain one, without the hint.
@@ -77,6 +79,11 @@ def sample_stats(samples: Sequence[Mapping]) -> dict:
     }
 
 
+def _verdict_counts(texts: Sequence[str]) -> dict:
+    verdicts = [parse_verdict(t) for t in texts]
+    return {v: verdicts.count(v) for v in ("A", "B")}
+
+
 def _length_stats(texts: Sequence[str]) -> dict:
     words = [len(t.split()) for t in texts]
     return {
@@ -111,6 +118,7 @@ def sft_rows(
         "kept_keys": len(samples) - dropped,
         "dropped_keys_no_right": dropped,
         "kept_rationalized": from_rationalizer,
+        "kept_verdicts": _verdict_counts([r["completion"] for r in rows]),
         **_length_stats([r["completion"] for r in rows]),
     }
     return rows, stats
@@ -140,6 +148,7 @@ def dpo_rows(
         "kept": len(rows),
         "kept_keys": len(samples) - sum(dropped.values()),
         **dropped,
+        "kept_verdicts": _verdict_counts([r["chosen"] for r in rows]),
         **_length_stats([r["chosen"] for r in rows]),
     }
     return rows, stats

@@ -47,6 +47,7 @@ def test_sft_keeps_at_most_keep_right_chains_per_key_and_counts_drops():
     assert [(r["key"], r["completion"]) for r in rows] == [("p1|AB", "good [[A]]"), ("p2|AB", "fine [[A]]")]
     assert rows[0]["prompt"] == "P[p1AB]"
     assert stats["kept"] == 2 and stats["kept_keys"] == 2 and stats["dropped_keys_no_right"] == 2
+    assert stats["kept_verdicts"] == {"A": 2, "B": 0}  # the two AB keys; no BA key had a right chain
     rows, stats = sft_rows(SAMPLES, keep=5)
     assert [r["completion"] for r in rows] == ["good [[A]]", "also [[A]]", "fine [[A]]"]  # duplicate once
     assert stats["rationale_words_mean"] == pytest.approx((2 + 2 + 2) / 3)
@@ -55,7 +56,7 @@ def test_sft_keeps_at_most_keep_right_chains_per_key_and_counts_drops():
 def test_dpo_pairs_right_against_wrong_and_counts_each_drop_reason():
     rows, stats = dpo_rows(SAMPLES, keep=3)
     assert rows == [{"key": "p1|AB", "prompt": "P[p1AB]", "chosen": "good [[A]]", "rejected": "bad [[B]]"}]
-    assert stats["kept"] == 1 and stats["kept_keys"] == 1
+    assert stats["kept"] == 1 and stats["kept_keys"] == 1 and stats["kept_verdicts"] == {"A": 1, "B": 0}
     assert stats["dropped_keys_only_wrong"] == 1  # p1|BA
     assert stats["dropped_keys_only_right"] == 1  # p2|AB
     assert stats["dropped_keys_neither"] == 1  # p3|AB: invalid chains are neither right nor wrong
