@@ -45,6 +45,7 @@ from torch.utils.data import Sampler
 from trl import GRPOConfig, GRPOTrainer
 
 from genrm_exp import checkpoints, distributed
+from genrm_exp.errors import ConfigError
 from genrm_exp.modeling import lora_config
 from genrm_exp.objectives import fused_head
 from genrm_exp.objectives.judge_rewards import REWARDS
@@ -58,7 +59,11 @@ from genrm_exp.verdicts import A, B
 def closing(judge_cfg) -> str:
     """The text each prompt ends in and the rewards read before the completion: the closing for a
     chain of no thought (judge.max_new_tokens=0), else nothing."""
-    return str(judge_cfg.close_verdict) if int(judge_cfg.max_new_tokens) == 0 else ""
+    if int(judge_cfg.max_new_tokens) != 0:
+        return ""
+    if judge_cfg.close_verdict is None:  # validate.no_thought refuses this before a run
+        raise ConfigError("judge.max_new_tokens=0 with no judge.close_verdict: the completion has no verdict to open")
+    return str(judge_cfg.close_verdict)
 
 
 def verdict_length(tokenizer) -> int:
