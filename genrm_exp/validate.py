@@ -184,6 +184,8 @@ def _star(cfg) -> None:
     one_of("star.order", str(s.order), STAR_ORDERS)
     one_of("star.init", str(s.init), STAR_INIT)
     one_of("star.bootstrap.iterations", str(s.bootstrap.iterations), BOOTSTRAP_ITERATIONS)
+    if not isinstance(s.balance_verdicts, bool):
+        raise ConfigError(f"star.balance_verdicts={s.balance_verdicts!r}: expected true or false")
     for key in ("iterations", "k", "keep_per_pair", "batch_size", "chunk_size"):
         positive(f"star.{key}", s[key])
     no_thought(s.max_new_tokens, s.close_verdict, "star")

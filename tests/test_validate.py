@@ -38,6 +38,7 @@ TYPOS = [
     (["+eval.sets.llmbar-natural.ties=bogus"], "eval.sets.llmbar-natural.ties='bogus': expected one of"),
     ([*STAR, "star.order=bogus"], "star.order='bogus': expected one of ['random', 'fixed', 'both']"),
     ([*STAR, "star.init=bogus"], "star.init='bogus': expected one of ['latest', 'base']"),
+    ([*STAR, "star.balance_verdicts=maybe"], "star.balance_verdicts='maybe': expected true or false"),
     ([*STAR, "star.bootstrap.iterations=bogus"], "star.bootstrap.iterations='bogus': expected one of ['first', 'all']"),
     (
         [*STAR, "star.close_verdict=Verdict:", "judge.close_verdict=null"],

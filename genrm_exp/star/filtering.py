@@ -4,6 +4,7 @@ the one verdict parser only.
 
     rows, stats = sft_rows(samples, keep=1)                 # right chains only (the paper's Eq. 8)
     rows, stats = dpo_rows(samples, keep=1)                 # (right, wrong) per key (Eq. 9)
+    rows, stats = balance_verdicts(rows, stats, seed=0)     # star.balance_verdicts: as many A as B
     text = hint_text(cfg.star.rationalizer.hint, label="B")  # prompts.render_pair(..., instruction=text)
 
 A chain is *right* when its parsed verdict is the row's label, *wrong* when it is the other letter,
@@ -19,6 +20,7 @@ Test: python -m pytest tests/star/test_filtering.py -q
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
 from genrm_exp.errors import ConfigError
@@ -152,6 +154,31 @@ def dpo_rows(
         **_length_stats([r["chosen"] for r in rows]),
     }
     return rows, stats
+
+
+def balance_verdicts(rows: Sequence[dict], stats: Mapping, *, seed: int) -> tuple[list[dict], dict]:
+    """`star.balance_verdicts` (beyond the paper): as many kept rows with verdict A as with B (as
+    shown; SFT's completion, DPO's chosen), the majority letter's rows drawn by a hash of (seed, key,
+    text), so a rerun keeps the same ones; the rest keep their order. `stats` (sft_rows' or
+    dpo_rows') is updated: kept, kept_keys, kept_verdicts, and balanced_away (rows dropped)."""
+    text = "completion" if rows and "completion" in rows[0] else "chosen"
+    by_letter: dict[str, list[int]] = {"A": [], "B": []}
+    for i, row in enumerate(rows):
+        by_letter[parse_verdict(row[text])].append(i)
+    n = min(len(v) for v in by_letter.values())
+
+    def draw(i: int) -> bytes:
+        return hashlib.sha256(f"balance\0{seed}\0{rows[i]['key']}\0{rows[i][text]}".encode()).digest()
+
+    keep = {i for v in by_letter.values() for i in sorted(v, key=draw)[:n]}
+    out = [row for i, row in enumerate(rows) if i in keep]
+    return out, {
+        **stats,
+        "kept": len(out),
+        "kept_keys": len({r["key"] for r in out}),
+        "kept_verdicts": {"A": n, "B": n},
+        "balanced_away": len(rows) - len(out),
+    }
 
 
 def keys_without_right(samples: Sequence[Mapping]) -> list[str]:

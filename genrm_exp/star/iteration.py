@@ -239,6 +239,9 @@ class Iteration:
         rationalized = read_jsonl(extra_file) if extra_file.is_file() else None
         builder = filtering.sft_rows if kind == "sft" else filtering.dpo_rows
         rows, stats = builder(samples, int(self.star.keep_per_pair), rationalized)
+        if self.star.balance_verdicts:
+            seed = stage_seed(int(self.ctx.cfg.seed), self.index, "balance")
+            rows, stats = filtering.balance_verdicts(rows, stats, seed=seed)
         write_jsonl_atomic(self.folder / ROWS_FILE[kind], rows)
         texts = [r["completion" if kind == "sft" else "chosen"] for r in rows]
         tok = self.ctx.tokenizer

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from genrm_exp.star.filtering import dpo_rows, hint_text, keys_without_right, sample_stats, sft_rows, split_chains
+from genrm_exp.star.filtering import (
+    balance_verdicts,
+    dpo_rows,
+    hint_text,
+    keys_without_right,
+    sample_stats,
+    sft_rows,
+    split_chains,
+)
 from genrm_exp.star.sampling import Item
 
 
@@ -120,3 +128,18 @@ def test_rationalizer_prompt_carries_the_known_answer(tokenizer):
 def test_keep_must_be_positive():
     with pytest.raises(ValueError, match="keep_per_pair"):
         sft_rows(SAMPLES, keep=0)
+
+
+def test_balance_keeps_as_many_a_as_b_verdicts_by_a_seeded_draw():
+    """star.balance_verdicts: 3 A chains and 1 B chain kept -> 1 of each; the same draw every time."""
+    samples = [row(f"p{i}", "AB", f"ok {i} [[A]]") for i in range(3)] + [row("q", "BA", "ok [[B]]")]
+    rows, stats = sft_rows(samples, keep=1)
+    assert stats["kept_verdicts"] == {"A": 3, "B": 1}
+    balanced, after = balance_verdicts(rows, stats, seed=0)
+    assert after["kept_verdicts"] == {"A": 1, "B": 1} and after["kept"] == after["kept_keys"] == 2
+    assert after["balanced_away"] == 2 and balanced[-1]["key"] == "q|BA"
+    assert balanced == balance_verdicts(rows, stats, seed=0)[0]
+    draws = {balance_verdicts(rows, stats, seed=s)[0][0]["key"] for s in range(20)}
+    assert len(draws) > 1  # the seed decides which A row stays
+    pairs, pair_stats = dpo_rows([row("d", "AB", "r [[A]]", "w [[B]]")], keep=1)
+    assert balance_verdicts(pairs, pair_stats, seed=0)[1]["kept_verdicts"] == {"A": 0, "B": 0}  # chosen says A
