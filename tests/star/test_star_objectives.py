@@ -15,6 +15,7 @@ from genrm_exp.star import policy
 from genrm_exp.star.filtering import split_chains
 from genrm_exp.star.rationales import read_rationales
 from genrm_exp.star.stages import read_jsonl
+from genrm_exp.verdicts import parse_verdict
 
 # One iteration on 8 pairs x 2 orders x k=2 chains of 16 tokens; verdicts closed, since a random
 # model never writes one, so every objective gets right and wrong chains to train on.
@@ -39,9 +40,17 @@ def run(objective: str, tmp_path, *extra: str):
     return ctx, judge
 
 
-@pytest.mark.parametrize("objective", ["star_sft", "star_dpo", "star_ipo_rationalizer", "star_rationalizer"])
-def test_one_full_iteration(objective, tmp_path):
-    ctx, judge = run(objective, tmp_path)
+@pytest.mark.parametrize(
+    "objective,extra",
+    [
+        ("star_sft", ()),
+        ("star_dpo", ("star.balance_verdicts=true",)),
+        ("star_ipo_rationalizer", ()),
+        ("star_rationalizer", ()),
+    ],
+)
+def test_one_full_iteration(objective, extra, tmp_path):
+    ctx, judge = run(objective, tmp_path, *extra)
     it = ctx.run_dir / "iter_1"
     samples = read_jsonl(it / "samples.jsonl")
     assert len(samples) == 2 * len(ctx.train) and all(len(r["texts"]) == 2 for r in samples)  # both orders, k=2
@@ -64,6 +73,10 @@ def test_one_full_iteration(objective, tmp_path):
     entry = history[-1]
     assert entry["iteration"] == 1 and entry["train"]["steps"] == 2 and entry["train"]["started_from"] == "base"
     assert entry["build"]["kept"] == len(rows) and 0 <= entry["build"]["yield"] <= 1
+    verdicts = [parse_verdict(r["chosen" if rows_file == "dpo_pairs.jsonl" else "completion"]) for r in rows]
+    assert entry["build"]["kept_verdicts"] == {"A": verdicts.count("A"), "B": verdicts.count("B")}
+    if extra:  # star.balance_verdicts
+        assert verdicts.count("A") == verdicts.count("B") and "balanced_away" in entry["build"]
     assert set(entry["eval"]["heldout"]) >= {"accuracy", "maj1_accuracy", "n", "k"}
     # The objective's judge replays the last iteration's predictions, in the order asked.
     pairs = ctx.eval_sets["heldout"]
