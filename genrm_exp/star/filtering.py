@@ -8,11 +8,11 @@ the one verdict parser only.
     text = hint_text(cfg.star.rationalizer.hint, label="B")  # prompts.render_pair(..., instruction=text)
 
 A chain is *right* when its parsed verdict is the row's label, *wrong* when it is the other letter,
-*invalid* when it has no verdict. Identical texts count once. `kept_verdicts` counts the kept
-chains' verdicts as shown (A, B): a base model that says A whatever the order keeps mostly A
-(every AB key, few BA keys), and training on that set teaches the bias as much as the preference. `keep` bounds what one key (a pair in
+*invalid* when it has no verdict. Identical texts count once. `keep` bounds what one key (a pair in
 one presentation order) contributes: at most `keep` right chains (SFT) or `keep` (right, wrong)
-pairs (DPO). Rationalized rows (from the hinted prompt) add right chains to their key; their
+pairs (DPO). `kept_verdicts` counts the kept chains' verdicts as shown (A, B): a base model that
+says A whatever the order keeps mostly A (every AB key, few BA keys), and training on that set
+teaches the bias as much as the preference; balance_verdicts evens them out. Rationalized rows (from the hinted prompt) add right chains to their key; their
 training prompt is the plain one, without the hint.
 
 Test: python -m pytest tests/star/test_filtering.py -q
