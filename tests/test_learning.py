@@ -36,7 +36,7 @@ def trained(
     n=N_PAIRS,
     heldout=0.2,
 ):
-    """(the run's context, its judge, the held-out set's metrics) of `objective` trained in
+    """(the run's context, the held-out set's metrics) of `objective` trained in
     tmp_path/run on `n` planted pairs, a fraction `heldout` of them held out; `model`: the model's
     overrides (the 64-wide random model in full by default)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -64,11 +64,11 @@ def trained(
     heldout = evaluate(judge, ctx.eval_sets, tmp_path / "eval", bootstrap_samples=200, seed=0)["heldout"]
     assert heldout["baseline_longer"] == 0.5 and heldout["n"] >= 50  # length explains nothing here
     print(f"{objective}: held-out accuracy {heldout['accuracy']:.3f} {heldout['ci95']} n={heldout['n']}")
-    return ctx, judge, heldout
+    return ctx, heldout
 
 
 def heldout_accuracy(objective: str, tmp_path, *extra: str, shuffle_labels: bool = False, lr="2e-3") -> dict:
-    return trained(objective, tmp_path, *extra, shuffle_labels=shuffle_labels, lr=lr)[2]
+    return trained(objective, tmp_path, *extra, shuffle_labels=shuffle_labels, lr=lr)[1]
 
 
 # A judge shown both orders must be right in each, not only on their average: after 3 (GenRM, also
@@ -177,15 +177,15 @@ def test_grpo_learns_the_planted_preference_from_its_rewards(tmp_path):
     2 epochs of 240 pairs in both orders."""
     from genrm_exp import checkpoints
 
-    warm_ctx, _, _ = trained(
+    warm_ctx, _ = trained(
         "star_sft", tmp_path / "warm", "trainer.args.num_train_epochs=4", *NO_THOUGHT, UNTIED, shuffle_labels=True
     )
     start = checkpoints.latest(warm_ctx.run_dir)
     warm_ctx.tokenizer.save_pretrained(str(start))
     from_warm = ["model.source=hub", f"model.path={start}", *NO_THOUGHT, "judge.close_verdict=' Final verdict: [['"]
-    _, _, base = trained("zero_shot_cot", tmp_path / "base", *from_warm)
+    _, base = trained("zero_shot_cot", tmp_path / "base", *from_warm)
     assert 0.3 <= base["accuracy"] <= 0.7, base  # the form, not the preference
-    _, _, heldout = trained("grpo_judge", tmp_path / "grpo", *from_warm, "trainer.args.num_train_epochs=2")
+    _, heldout = trained("grpo_judge", tmp_path / "grpo", *from_warm, "trainer.args.num_train_epochs=2")
     assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
     assert heldout["position_consistency"] >= 0.7, heldout
 
@@ -197,7 +197,7 @@ SHORT_JUDGE = "judge.system=Judge."  # the judge prompt in a few tokens: trainin
 
 
 def smollm2(objective: str, tmp_path, *extra: str, lr: str) -> dict:
-    return trained(objective, tmp_path, *extra, model=SMOL, n=180, heldout=0.33, lr=lr)[2]
+    return trained(objective, tmp_path, *extra, model=SMOL, n=180, heldout=0.33, lr=lr)[1]
 
 
 def mean_p_chosen(tmp_path) -> float:
@@ -231,7 +231,7 @@ def test_smollm2_star_rationalizer_learns_the_planted_preference_over_its_iterat
     iteration 1, build.kept_verdicts) and training on them teaches the bias; the rationalizer adds
     chains for the keys with none."""
     no_thought = [o for o in NO_THOUGHT if not o.startswith(("star.iterations=", "star.eval_base="))]
-    _, _, heldout = trained(
+    _, heldout = trained(
         "star_rationalizer",
         tmp_path,
         *no_thought,

@@ -4,7 +4,7 @@ EOS, heads have the right shapes, LoRA wraps only when enabled."""
 from __future__ import annotations
 
 import pytest
-from support import CACHE, compose
+from support import CACHE, CONF, compose
 
 from genrm_exp.modeling import ModelError, apply_lora, converted_folder, load_model, load_tokenizer
 
@@ -59,3 +59,10 @@ def test_bad_dtype_is_a_clear_error(tokenizer, tmp_path):
     cfg = compose(["model=tiny_random", "model.dtype=float12"], tmp_path)
     with pytest.raises(ModelError, match="model.dtype='float12'"):
         load_model(cfg.model, tokenizer, head="reward", cache=CACHE)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (CONF / "model").glob("*.yaml")))
+def test_every_model_declares_whether_pickled_weights_may_load(name):
+    """modeling.safetensors_only's default (true) serves only run configs written before the key
+    existed; every model the config tree ships states it."""
+    assert isinstance(compose([f"model={name}"]).model.use_safetensors, bool)

@@ -10,10 +10,9 @@ Columns (genrm_exp/objectives/grpo_judge.py builds them): `answer` (the right ve
 B), `pair_id`, `order` (AB or BA) and `closing` (the text the prompt ends in, read before each
 completion: the closing of a chain of no thought, else empty; absent means empty).
 both_orders_correct needs both orders of a pair in the same call: the trainer's sampler keeps them
-together (grpo_judge.PairSampler). Within a pair, the i-th
-completion of order AB is partnered with the i-th completion of order BA, in batch order, so each
-completion's expected reward is P(right in this order) x P(right in the other); a pair found in one
-order only is an error, not a zero.
+together (grpo_judge.PairSampler). Within a pair, the i-th completion of order AB is partnered with
+the i-th completion of order BA, in batch order, so each completion's expected reward is P(right in
+this order) x P(right in the other); a pair found in one order only is an error, not a zero.
 
 Standard library only. Test: python -m pytest tests/objectives/test_judge_rewards.py -q
 """

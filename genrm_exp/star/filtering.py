@@ -4,16 +4,17 @@ the one verdict parser only.
 
     rows, stats = sft_rows(samples, keep=1)                 # right chains only (the paper's Eq. 8)
     rows, stats = dpo_rows(samples, keep=1)                 # (right, wrong) per key (Eq. 9)
-    rows, stats = balance_verdicts(rows, stats, seed=0)     # star.balance_verdicts: as many A as B
+    rows, stats = balance_verdicts(rows, stats, text="completion", seed=0)  # as many A as B
     text = hint_text(cfg.star.rationalizer.hint, label="B")  # prompts.render_pair(..., instruction=text)
 
 A chain is *right* when its parsed verdict is the row's label, *wrong* when it is the other letter,
 *invalid* when it has no verdict. Identical texts count once. `keep` bounds what one key (a pair in
 one presentation order) contributes: at most `keep` right chains (SFT) or `keep` (right, wrong)
-pairs (DPO). `kept_verdicts` counts the kept chains' verdicts as shown (A, B): a base model that
-says A whatever the order keeps mostly A (every AB key, few BA keys), and training on that set
-teaches the bias as much as the preference; balance_verdicts evens them out. Rationalized rows (from the hinted prompt) add right chains to their key; their
-training prompt is the plain one, without the hint.
+pairs (DPO). Rationalized rows (from the hinted prompt) add right chains to their key; their
+training prompt is the plain one, without the hint. `kept_verdicts` counts the kept chains' verdicts
+as shown (A, B): a base model that says A whatever the order keeps mostly A (every AB key, few BA
+keys), and training on that set teaches the bias as much as the preference; balance_verdicts evens
+them out.
 
 Test: python -m pytest tests/star/test_filtering.py -q
 """
@@ -24,7 +25,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
 from genrm_exp.errors import ConfigError
-from genrm_exp.verdicts import INVALID, parse_verdict
+from genrm_exp.verdicts import INVALID, A, B, parse_verdict
 
 
 def split_chains(row: Mapping) -> tuple[list[str], list[str], int]:
@@ -83,7 +84,7 @@ def sample_stats(samples: Sequence[Mapping]) -> dict:
 
 def _verdict_counts(texts: Sequence[str]) -> dict:
     verdicts = [parse_verdict(t) for t in texts]
-    return {v: verdicts.count(v) for v in ("A", "B")}
+    return {v: verdicts.count(v) for v in (A, B)}
 
 
 def _length_stats(texts: Sequence[str]) -> dict:
@@ -156,13 +157,13 @@ def dpo_rows(
     return rows, stats
 
 
-def balance_verdicts(rows: Sequence[dict], stats: Mapping, *, seed: int) -> tuple[list[dict], dict]:
-    """`star.balance_verdicts` (beyond the paper): as many kept rows with verdict A as with B (as
-    shown; SFT's completion, DPO's chosen), the majority letter's rows drawn by a hash of (seed, key,
-    text), so a rerun keeps the same ones; the rest keep their order. `stats` (sft_rows' or
-    dpo_rows') is updated: kept, kept_keys, kept_verdicts, and balanced_away (rows dropped)."""
-    text = "completion" if rows and "completion" in rows[0] else "chosen"
-    by_letter: dict[str, list[int]] = {"A": [], "B": []}
+def balance_verdicts(rows: Sequence[dict], stats: Mapping, *, text: str, seed: int) -> tuple[list[dict], dict]:
+    """`star.balance_verdicts` (beyond the paper): as many kept rows with verdict A as with B, as
+    shown in the field `text` (SFT's completion, DPO's chosen); the majority letter's rows are drawn
+    by a hash of (seed, key, text), so a rerun keeps the same ones, and the rest keep their order.
+    `stats` (sft_rows' or dpo_rows') is updated: kept, kept_keys, kept_verdicts, and balanced_away
+    (rows dropped)."""
+    by_letter: dict[str, list[int]] = {A: [], B: []}
     for i, row in enumerate(rows):
         by_letter[parse_verdict(row[text])].append(i)
     n = min(len(v) for v in by_letter.values())
@@ -176,7 +177,7 @@ def balance_verdicts(rows: Sequence[dict], stats: Mapping, *, seed: int) -> tupl
         **stats,
         "kept": len(out),
         "kept_keys": len({r["key"] for r in out}),
-        "kept_verdicts": {"A": n, "B": n},
+        "kept_verdicts": {A: n, B: n},
         "balanced_away": len(rows) - len(out),
     }
 

@@ -238,12 +238,13 @@ class Iteration:
         extra_file = self.folder / "rationalized.jsonl"
         rationalized = read_jsonl(extra_file) if extra_file.is_file() else None
         builder = filtering.sft_rows if kind == "sft" else filtering.dpo_rows
+        field = "completion" if kind == "sft" else "chosen"  # the kept chain of a row
         rows, stats = builder(samples, int(self.star.keep_per_pair), rationalized)
         if self.star.balance_verdicts:
             seed = stage_seed(int(self.ctx.cfg.seed), self.index, "balance")
-            rows, stats = filtering.balance_verdicts(rows, stats, seed=seed)
+            rows, stats = filtering.balance_verdicts(rows, stats, text=field, seed=seed)
         write_jsonl_atomic(self.folder / ROWS_FILE[kind], rows)
-        texts = [r["completion" if kind == "sft" else "chosen"] for r in rows]
+        texts = [r[field] for r in rows]
         tok = self.ctx.tokenizer
         tokens = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
         return {

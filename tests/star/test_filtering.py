@@ -135,11 +135,14 @@ def test_balance_keeps_as_many_a_as_b_verdicts_by_a_seeded_draw():
     samples = [row(f"p{i}", "AB", f"ok {i} [[A]]") for i in range(3)] + [row("q", "BA", "ok [[B]]")]
     rows, stats = sft_rows(samples, keep=1)
     assert stats["kept_verdicts"] == {"A": 3, "B": 1}
-    balanced, after = balance_verdicts(rows, stats, seed=0)
+    balanced, after = balance_verdicts(rows, stats, text="completion", seed=0)
     assert after["kept_verdicts"] == {"A": 1, "B": 1} and after["kept"] == after["kept_keys"] == 2
     assert after["balanced_away"] == 2 and balanced[-1]["key"] == "q|BA"
-    assert balanced == balance_verdicts(rows, stats, seed=0)[0]
-    draws = {balance_verdicts(rows, stats, seed=s)[0][0]["key"] for s in range(20)}
+    assert balanced == balance_verdicts(rows, stats, text="completion", seed=0)[0]
+    draws = {balance_verdicts(rows, stats, text="completion", seed=s)[0][0]["key"] for s in range(20)}
     assert len(draws) > 1  # the seed decides which A row stays
     pairs, pair_stats = dpo_rows([row("d", "AB", "r [[A]]", "w [[B]]")], keep=1)
-    assert balance_verdicts(pairs, pair_stats, seed=0)[1]["kept_verdicts"] == {"A": 0, "B": 0}  # chosen says A
+    assert balance_verdicts(pairs, pair_stats, text="chosen", seed=0)[1]["kept_verdicts"] == {
+        "A": 0,
+        "B": 0,
+    }  # chosen says A
