@@ -98,3 +98,38 @@ def test_a_killed_run_resumes_from_trls_last_checkpoint(tmp_path):
     steps = [h for h in history if "reward" in h]
     assert [h["step"] for h in steps] == [1, 2]
     assert steps[0]["step_time"] == next(h for h in saved["log_history"] if "reward" in h)["step_time"]
+
+
+def test_full_fine_tuning_keeps_the_starting_weights_as_its_kl_reference(tmp_path):
+    """Without LoRA and with a KL term, TRL loads the reference by the policy's name; the tiny model is
+    built in memory, so its starting weights are saved to train/reference/ first. After a step the
+    reference still holds the base model's weights (as checkpoints.base_model rebuilds them under
+    `seed`) while the policy has moved."""
+    import torch
+
+    from genrm_exp import checkpoints
+    from genrm_exp.objectives.grpo_judge import make_trainer
+
+    ctx = make_ctx(
+        [
+            "objective=grpo_judge",
+            "eval=heldout",
+            "peft=none",
+            "judge.max_new_tokens=4",
+            "trainer.args.max_steps=1",
+            "trainer.args.learning_rate=1e-2",
+            "objective.args.num_generations=2",
+            "objective.args.per_device_train_batch_size=4",
+        ],
+        tmp_path,
+    )
+    trainer = make_trainer(ctx)
+    folder = ctx.run_dir / "train" / "reference"
+    assert (folder / "config.json").is_file() and trainer.args.beta > 0
+    trainer.train()
+    start = dict(checkpoints.base_model(ctx.cfg, ctx.tokenizer, head="causal_lm").named_parameters())
+    reference = dict(trainer.ref_model.named_parameters())
+    policy = dict(trainer.model.named_parameters())
+    assert start.keys() == reference.keys() == policy.keys()
+    assert all(torch.equal(start[n], reference[n]) for n in start)
+    assert any(not torch.equal(start[n], policy[n]) for n in start)
