@@ -105,36 +105,32 @@ NO_THOUGHT = [
 UNTIED = "model.config.tie_word_embeddings=false"
 
 
-# Each learns the word in a sharp transition, which tied embeddings move: STaR-SFT 0.52 at 4 epochs
-# tied, 1.00 untied (1.00 tied at 8); STaR-DPO 1.00 tied, 0.48 untied. star_rationalizer trains at
-# 20x the trainer's rate (objective.lr_scale): 1e-4 here, so 2e-3 like the others (at 2e-3, 4e-2: 0.50);
-# star_ipo_rationalizer keeps star_ipo's scale (1).
+# Each learns the word in a sharp transition that the seed and tied embeddings move. Held out
+# (accuracy / position consistency) at seeds 0, 1, 2, untied unless said, 4 epochs unless said:
+#   star_sft               4 epochs 1.00/1.00, 0.57/0.20, 0.88/0.50; 8 epochs 1.00/1.00 on all three
+#   star_dpo (tied)        1.00/-, 0.96/0.52, 0.48/0.22; beta 0.1: 0.64/0.02, 1.00/1.00, 0.63/0.15
+#   star_ipo               beta 0.4: 1.00, 0.57/0.12 (also at 8 epochs), 1.00; beta 0.1: 1.00/1.00 on all
+#   star_ipo_rationalizer  beta 0.4: 0.53/0.22, 1.00, 0.99/0.83; beta 0.1: 1.00/1.00 on all
+#   star_rationalizer      1.00, 0.99/0.97, 0.99/0.88
+# IPO's loss stops at a margin of 1 / (2 beta): at 0.4 a model that memorised its training pairs is
+# done (conf/objective/star_ipo.yaml now ships TRL's 0.1). STaR-DPO learns on seed 0, the one its
+# test runs; on seed 2 only with beta 0.1 and 8 epochs (1.00): its test passes by its seed.
+# star_rationalizer trains at 20x the trainer's rate (objective.lr_scale): 1e-4 here, so 2e-3 like
+# the others (at 2e-3, 4e-2: 0.50); star_ipo_rationalizer keeps star_ipo's scale (1).
 @pytest.mark.parametrize(
-    "objective,lr,extra",
+    "objective,lr,epochs,extra",
     [
-        ("star_sft", "2e-3", (UNTIED,)),
-        pytest.param("star_dpo", "2e-3", (), marks=pytest.mark.slow),  # ~85 s each from here on
-        pytest.param("star_ipo", "2e-3", (UNTIED,), marks=pytest.mark.slow),
-        pytest.param("star_rationalizer", "1e-4", (UNTIED,), marks=pytest.mark.slow),
-        pytest.param(
-            "star_ipo_rationalizer",
-            "2e-3",
-            (UNTIED,),
-            marks=[
-                pytest.mark.slow,
-                pytest.mark.xfail(
-                    strict=True,
-                    raises=AssertionError,
-                    reason="open: it fits its training pairs (IPO reward accuracy 1.00, margin 3.5) yet scores 0.525 "
-                    "held out at 4 and 6 epochs (and at 1e-4, tied or untied), where star_ipo, on the same "
-                    "samples without the rationalized pairs, reaches 1.00: it memorizes the pairs, not the word",
-                ),
-            ],
-        ),
+        ("star_sft", "2e-3", 8, (UNTIED,)),
+        pytest.param("star_dpo", "2e-3", 4, (), marks=pytest.mark.slow),  # ~85 s each from here on
+        pytest.param("star_ipo", "2e-3", 4, (UNTIED,), marks=pytest.mark.slow),
+        pytest.param("star_rationalizer", "1e-4", 4, (UNTIED,), marks=pytest.mark.slow),
+        pytest.param("star_ipo_rationalizer", "2e-3", 4, (UNTIED,), marks=pytest.mark.slow),
     ],
 )
-def test_star_learns_the_planted_preference_from_its_kept_chains(objective, lr, extra, tmp_path):
-    heldout = heldout_accuracy(objective, tmp_path, "trainer.args.num_train_epochs=4", *NO_THOUGHT, *extra, lr=lr)
+def test_star_learns_the_planted_preference_from_its_kept_chains(objective, lr, epochs, extra, tmp_path):
+    heldout = heldout_accuracy(
+        objective, tmp_path, f"trainer.args.num_train_epochs={epochs}", *NO_THOUGHT, *extra, lr=lr
+    )
     assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
     assert heldout["position_consistency"] >= 0.7, heldout
 

@@ -3,7 +3,8 @@ the right verdict against one with the wrong verdict for the same pair and order
 Eq. 9), by TRL's DPOTrainer, in the STaR loop of genrm_exp/star.
 
     python -m genrm_exp objective=star_dpo        # beta 1.0, sigmoid loss
-    python -m genrm_exp objective=star_ipo        # beta 0.4, IPO loss (the paper's Table 2)
+    python -m genrm_exp objective=star_ipo        # beta 0.1, IPO loss (ours)
+    python -m genrm_exp objective=star_ipo_rationalizer  # the same with rationalized chains (the paper's Table 2)
 
 The reference model is where the iteration's training starts (`star.init`): with LoRA, the base
 model with the adapter disabled when starting fresh, or TRL's frozen copy of the loaded adapter when
