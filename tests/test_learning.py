@@ -162,7 +162,10 @@ def test_star_sft_learns_the_planted_preference_through_sampled_tokens(tmp_path)
 # GRPO's group decides here: with objective.args.num_generations=4 (2 epochs at 2e-3, also with
 # beta=0.04, or 6 epochs) the judge collapses onto one letter (entropy 0.5 -> 0.01, held out 0.50-0.53,
 # position consistency 0), a state in which every group's rewards are equal and nothing moves it
-# again; with the shipped 8 it learns the word (1.00, consistency 1.00). At 5e-4 it stays at 0.53.
+# again; with the shipped 8 it learns the word. So does the rate: held out (accuracy / consistency)
+# on seeds 0, 1, 2 at 2e-3: 1.00/1.00, 0.87/0.73, 0.43/0.00 (seed 2 lost the verdict's form: entropy
+# 0.5 -> 6, every reward 0; 16 per group: 0.86/0.72); at 1e-3, the test's: 0.99/0.80, 1.00/1.00,
+# 1.00/1.00; at 5e-4 seed 0 stays at 0.53.
 @pytest.mark.slow  # ~2.5 min
 def test_grpo_learns_the_planted_preference_from_its_rewards(tmp_path):
     """A random model never samples "[[A]]" unprompted, so every reward would be 0. It first learns
@@ -170,7 +173,7 @@ def test_grpo_learns_the_planted_preference_from_its_rewards(tmp_path):
     (held-out accuracy at chance). GRPO then starts from that model, on the true labels, with the same
     chain of no thought: each prompt ends in the closing, the completion is the verdict, rewarded by
     verdict_correct and both_orders_correct (objective=grpo_judge as shipped: 8 per group, beta 1e-3),
-    2 epochs of 240 pairs in both orders."""
+    2 epochs of 240 pairs in both orders at lr 1e-3."""
     from genrm_exp import checkpoints
 
     warm_ctx, _ = trained(
@@ -181,7 +184,7 @@ def test_grpo_learns_the_planted_preference_from_its_rewards(tmp_path):
     from_warm = ["model.source=hub", f"model.path={start}", *NO_THOUGHT, "judge.close_verdict=' Final verdict: [['"]
     _, base = trained("zero_shot_cot", tmp_path / "base", *from_warm)
     assert 0.3 <= base["accuracy"] <= 0.7, base  # the form, not the preference
-    _, heldout = trained("grpo_judge", tmp_path / "grpo", *from_warm, "trainer.args.num_train_epochs=2")
+    _, heldout = trained("grpo_judge", tmp_path / "grpo", *from_warm, "trainer.args.num_train_epochs=2", lr="1e-3")
     assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
     assert heldout["position_consistency"] >= 0.7, heldout
 
