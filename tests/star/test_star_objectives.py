@@ -126,7 +126,7 @@ def test_trainer_step_changes_every_trainable_parameter(objective, peft, tmp_pat
     model, peft_config = policy.start_model(ctx.cfg, ctx.tokenizer, None)
     trainer = module.make_trainer(ctx, model, peft_config, _rows(ctx, objective), stage="iter_1", start_checkpoint=None)
     if objective == "star_ipo":
-        assert trainer.args.loss_type == ["ipo"] and trainer.args.beta == 0.4
+        assert trainer.args.loss_type == ["ipo"] and trainer.args.beta == 0.1
     if objective == "star_dpo":
         assert trainer.args.loss_type == ["sigmoid"] and trainer.args.beta == 1.0
         assert (trainer.ref_model is None) == (peft == "lora")  # LoRA: the adapter disabled is the reference
