@@ -181,7 +181,7 @@ def test_grpo_learns_the_planted_preference_from_its_rewards(tmp_path):
     )
     start = checkpoints.latest(warm_ctx.run_dir)
     warm_ctx.tokenizer.save_pretrained(str(start))
-    from_warm = ["model.source=hub", f"model.path={start}", *NO_THOUGHT, "judge.close_verdict=' Final verdict: [['"]
+    from_warm = ["model.source=hub", f"model.path={start}", *NO_THOUGHT]  # judge.close_verdict follows star's
     _, base = trained("zero_shot_cot", tmp_path / "base", *from_warm)
     assert 0.3 <= base["accuracy"] <= 0.7, base  # the form, not the preference
     _, heldout = trained("grpo_judge", tmp_path / "grpo", *from_warm, "trainer.args.num_train_epochs=2", lr="1e-3")
