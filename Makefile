@@ -56,11 +56,16 @@ $(VLLM_STAMP):
 run: setup
 	$(ENV) $(PY) -m genrm_exp $(ARGS)
 
+# One pytest worker per core (pytest-xdist), each test file on one worker (its module fixtures built
+# once); TEST_WORKERS=0 runs the suite in this process.
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: setup setup-vllm
-	$(ENV) $(PY) -m pytest -q $(ARGS)
+	$(ENV) $(PY) -m pytest -q $(XDIST) $(ARGS)
 
 test-slow: setup setup-vllm
-	$(ENV) $(PY) -m pytest -q -m slow $(ARGS)
+	$(ENV) $(PY) -m pytest -q -m slow $(XDIST) $(ARGS)
 
 lint: setup
 	$(PY) -m ruff check genrm_exp tests bench launch

@@ -92,7 +92,7 @@ def test_shuffled_labels_teach_nothing(tmp_path):
 
 # STaR on a chain of no thought (judge.max_new_tokens=0): every sampled chain is the closing alone,
 # its verdict drawn by the model's odds (closing.py), so what STaR keeps, and trains on, is whether that
-# verdict agrees with the label. One iteration over all 240 pairs, k=4 chains per order, 4 epochs.
+# verdict agrees with the label; k=4 chains per order.
 NO_THOUGHT = [
     "star.iterations=1",
     "star.k=4",
@@ -105,31 +105,36 @@ NO_THOUGHT = [
 UNTIED = "model.config.tie_word_embeddings=false"
 
 
-# Each learns the word in a sharp transition that the seed and tied embeddings move. Held out
-# (accuracy / position consistency) at seeds 0, 1, 2, untied unless said, 4 epochs unless said:
-#   star_sft               4 epochs 1.00/1.00, 0.57/0.20, 0.88/0.50; 8 epochs 1.00/1.00 on all three
-#   star_dpo (tied)        1.00/-, 0.96/0.52, 0.48/0.22; beta 0.1: 0.64/0.02, 1.00/1.00, 0.63/0.15
-#   star_ipo               beta 0.4: 1.00, 0.57/0.12 (also at 8 epochs), 1.00; beta 0.1: 1.00/1.00 on all
-#   star_ipo_rationalizer  beta 0.4: 0.53/0.22, 1.00, 0.99/0.83; beta 0.1: 1.00/1.00 on all
-#   star_rationalizer      1.00, 0.99/0.97, 0.99/0.88
-# IPO's loss stops at a margin of 1 / (2 beta): at 0.4 a model that memorised its training pairs is
-# done (conf/objective/star_ipo.yaml now ships TRL's 0.1). STaR-DPO learns on seed 0, the one its
-# test runs; on seed 2 only with beta 0.1 and 8 epochs (1.00): its test passes by its seed.
-# star_rationalizer trains at 20x the trainer's rate (objective.lr_scale): 1e-4 here, so 2e-3 like
-# the others (at 2e-3, 4e-2: 0.50); star_ipo_rationalizer keeps star_ipo's scale (1).
+# The STaR tests: one iteration over the 120 training pairs of 180 (60 held out), 8 epochs, closed by
+# ' [[' (the chain is then 3 tokens with its verdict: training costs per completion token here).
+STAR = [*(o for o in NO_THOUGHT if not o.startswith("star.close_verdict=")), "star.close_verdict=' [['"]
+
+
+# Each learns the word in a sharp transition after about 200 updates that the seed moves. Held out
+# (accuracy / position consistency) at seeds 0, 1, 2 in the test's setting, untied unless said:
+#   star_sft               1.00/0.98, 1.00/1.00, 0.98/0.72
+#   star_dpo (tied)        1.00/0.98, 0.98/0.77, 0.98/0.62  (4 epochs: 1.00, 0.55, -; untied 4: -, 0.50, 0.58)
+#   star_ipo               1.00/1.00, 0.49/0.10, 1.00/1.00
+#   star_ipo_rationalizer  1.00/0.98, 1.00/1.00, 1.00/0.97
+#   star_rationalizer      1.00/1.00, 1.00/1.00, 0.79/0.40
+# The earlier setting (240 training pairs, ' Final verdict: [[', 4 epochs; README) gave the same
+# picture at twice the cost. IPO's loss stops at a margin of 1 / (2 beta): at 0.4 a model that
+# memorised its training pairs is done (conf/objective/star_ipo.yaml ships TRL's 0.1). The tests run
+# seed 0. star_rationalizer trains at 20x the trainer's rate (objective.lr_scale): 1e-4 here, so
+# 2e-3 like the others (at 2e-3, 4e-2: 0.50); star_ipo_rationalizer keeps star_ipo's scale (1).
 @pytest.mark.parametrize(
-    "objective,lr,epochs,extra",
+    "objective,lr,extra",
     [
-        ("star_sft", "2e-3", 8, (UNTIED,)),
-        pytest.param("star_dpo", "2e-3", 4, (), marks=pytest.mark.slow),  # ~85 s each from here on
-        pytest.param("star_ipo", "2e-3", 4, (UNTIED,), marks=pytest.mark.slow),
-        pytest.param("star_rationalizer", "1e-4", 4, (UNTIED,), marks=pytest.mark.slow),
-        pytest.param("star_ipo_rationalizer", "2e-3", 4, (UNTIED,), marks=pytest.mark.slow),
+        ("star_sft", "2e-3", (UNTIED,)),
+        ("star_dpo", "2e-3", ()),
+        ("star_ipo", "2e-3", (UNTIED,)),
+        ("star_rationalizer", "1e-4", (UNTIED,)),
+        ("star_ipo_rationalizer", "2e-3", (UNTIED,)),
     ],
 )
-def test_star_learns_the_planted_preference_from_its_kept_chains(objective, lr, epochs, extra, tmp_path):
-    heldout = heldout_accuracy(
-        objective, tmp_path, f"trainer.args.num_train_epochs={epochs}", *NO_THOUGHT, *extra, lr=lr
+def test_star_learns_the_planted_preference_from_its_kept_chains(objective, lr, extra, tmp_path):
+    _, heldout = trained(
+        objective, tmp_path, "trainer.args.num_train_epochs=8", *STAR, *extra, lr=lr, n=180, heldout=1 / 3
     )
     assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
     assert heldout["position_consistency"] >= 0.7, heldout
