@@ -2,9 +2,10 @@
 
 Stock = the TRL config's defaults (gradient checkpointing on, random batches, a live DPO reference
 forward every step). Ours = the speed settings of conf/trainer/paper.yaml (checkpointing off unless
-memory needs it, length-grouped batches) plus DPO's precomputed reference log-probabilities (their
-precompute time is counted), Liger kernels where Triton runs, and on CPU TRL's fused LM head over
-the labelled positions only (genrm_exp/objectives/fused_head.py). Same model, data, batch and dtype.
+memory needs it, length-grouped batches) plus STaR-DPO's precomputed reference log-probabilities
+(conf/objective/star_dpo.yaml; their precompute time is counted, and no reference copy is kept, as
+in the product), Liger kernels where Triton runs, and on CPU TRL's fused LM head over the labelled
+positions only (genrm_exp/objectives/fused_head.py). Same model, data, batch and dtype.
 """
 
 from __future__ import annotations
@@ -23,11 +24,18 @@ from genrm_exp.objectives import fused_head
 from genrm_exp.objectives.lengths import group_by_length
 
 OURS_KEYS = ("activation_checkpointing", "train_sampling_strategy")
+CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def our_settings() -> dict:
-    args = yaml.safe_load((Path(__file__).resolve().parents[1] / "conf" / "trainer" / "paper.yaml").read_text())["args"]
+    args = yaml.safe_load((CONF / "trainer" / "paper.yaml").read_text())["args"]
     return {k: args[k] for k in OURS_KEYS}
+
+
+def our_dpo_settings() -> dict:
+    """What STaR-DPO sets on DPOConfig for speed (conf/objective/star_dpo.yaml): the precomputed reference."""
+    args = yaml.safe_load((CONF / "objective" / "star_dpo.yaml").read_text())["args"]
+    return {"precompute_ref_log_probs": args["precompute_ref_log_probs"]}
 
 
 class CountingCollator:
@@ -113,10 +121,10 @@ def run(
         "dpo": (DPOConfig, DPOTrainer, {"beta": 1.0}),
     }[kind]
     if kind == "dpo" and variant == "ours":
-        extra["precompute_ref_log_probs"] = True
+        extra.update(our_dpo_settings())
     args = cls(**common, **extra)
     kwargs = {}
-    if kind == "dpo":
+    if kind == "dpo" and not args.precompute_ref_log_probs:  # precomputed: the policy before training is it
         kwargs["ref_model"] = copy.deepcopy(model).eval()
     trainer = trainer_cls(model=model, args=args, train_dataset=rows(kind, texts), processing_class=tokenizer, **kwargs)
     group_by_length(trainer)

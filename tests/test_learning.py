@@ -11,64 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from planted import write_planted
-from support import make_ctx
-
-from genrm_exp.evaluation import evaluate
-from genrm_exp.objectives import build
-
-N_PAIRS = 300  # 240 to train, 60 held out (whole prompt groups)
-WIDE = [
-    "model.config.hidden_size=64",
-    "model.config.intermediate_size=128",
-    "model.config.num_attention_heads=4",
-    "model.config.num_key_value_heads=2",
-]
-
-
-def trained(
-    objective: str,
-    tmp_path,
-    *extra: str,
-    shuffle_labels: bool = False,
-    lr="2e-3",
-    model=("peft=none", *WIDE),
-    n=N_PAIRS,
-    heldout=0.2,
-):
-    """(the run's context, the held-out set's metrics) of `objective` trained in
-    tmp_path/run on `n` planted pairs, a fraction `heldout` of them held out; `model`: the model's
-    overrides (the 64-wide random model in full by default)."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    data = write_planted(tmp_path / "planted.jsonl", n=n, shuffle_labels=shuffle_labels)
-    ctx = make_ctx(
-        [
-            f"objective={objective}",
-            "data=local",
-            f"data.train.path={data}",
-            "+data.train.columns.id=id",
-            f"data.heldout_fraction={heldout}",
-            "data.max_train_pairs=null",
-            "data.max_length=400",
-            "eval=heldout",
-            "eval.max_pairs_per_set=null",
-            *model,
-            "trainer.args.max_steps=-1",
-            f"trainer.args.learning_rate={lr}",
-            "trainer.args.per_device_train_batch_size=8",
-            *extra,
-        ],
-        tmp_path,
-    )
-    judge = build(objective, ctx)
-    heldout = evaluate(judge, ctx.eval_sets, tmp_path / "eval", bootstrap_samples=200, seed=0)["heldout"]
-    assert heldout["baseline_longer"] == 0.5 and heldout["n"] >= 50  # length explains nothing here
-    print(f"{objective}: held-out accuracy {heldout['accuracy']:.3f} {heldout['ci95']} n={heldout['n']}")
-    return ctx, heldout
-
-
-def heldout_accuracy(objective: str, tmp_path, *extra: str, shuffle_labels: bool = False, lr="2e-3") -> dict:
-    return trained(objective, tmp_path, *extra, shuffle_labels=shuffle_labels, lr=lr)[1]
+from learning_runs import NO_THOUGHT, UNTIED, heldout_accuracy, trained
 
 
 # A judge shown both orders must be right in each, not only on their average: after 3 (GenRM, also
@@ -90,80 +33,6 @@ def test_shuffled_labels_teach_nothing(tmp_path):
     assert 0.25 <= heldout["accuracy"] <= 0.75, heldout
 
 
-# STaR on a chain of no thought (judge.max_new_tokens=0): every sampled chain is the closing alone,
-# its verdict drawn by the model's odds (closing.py), so what STaR keeps, and trains on, is whether that
-# verdict agrees with the label; k=4 chains per order.
-NO_THOUGHT = [
-    "star.iterations=1",
-    "star.k=4",
-    "star.eval_base=false",
-    "judge.k=4",
-    "judge.max_new_tokens=0",
-    "judge.system=Judge.",
-    "star.close_verdict=' Final verdict: [['",
-]
-UNTIED = "model.config.tie_word_embeddings=false"
-
-
-# The STaR tests: one iteration over the 120 training pairs of 180 (60 held out), 8 epochs, closed by
-# ' [[' (the chain is then 3 tokens with its verdict: training costs per completion token here).
-STAR = [*(o for o in NO_THOUGHT if not o.startswith("star.close_verdict=")), "star.close_verdict=' [['"]
-
-
-# Each learns the word in a sharp transition after about 200 updates that the seed moves. Held out
-# (accuracy / position consistency) at seeds 0, 1, 2 in the test's setting, untied unless said:
-#   star_sft               1.00/0.98, 1.00/1.00, 0.98/0.72
-#   star_dpo (tied)        1.00/0.98, 0.98/0.77, 0.98/0.62  (4 epochs: 1.00, 0.55, -; untied 4: -, 0.50, 0.58)
-#   star_ipo               1.00/1.00, 0.49/0.10, 1.00/1.00
-#   star_ipo_rationalizer  1.00/0.98, 1.00/1.00, 1.00/0.97
-#   star_rationalizer      1.00/1.00, 1.00/1.00, 0.79/0.40
-# The earlier setting (240 training pairs, ' Final verdict: [[', 4 epochs; README) gave the same
-# picture at twice the cost. IPO's loss stops at a margin of 1 / (2 beta): at 0.4 a model that
-# memorised its training pairs is done (conf/objective/star_ipo.yaml ships TRL's 0.1). The tests run
-# seed 0. star_rationalizer trains at 20x the trainer's rate (objective.lr_scale): 1e-4 here, so
-# 2e-3 like the others (at 2e-3, 4e-2: 0.50); star_ipo_rationalizer keeps star_ipo's scale (1).
-@pytest.mark.parametrize(
-    "objective,lr,extra",
-    [
-        ("star_sft", "2e-3", (UNTIED,)),
-        ("star_dpo", "2e-3", ()),
-        ("star_ipo", "2e-3", (UNTIED,)),
-        ("star_rationalizer", "1e-4", (UNTIED,)),
-        ("star_ipo_rationalizer", "2e-3", (UNTIED,)),
-    ],
-)
-def test_star_learns_the_planted_preference_from_its_kept_chains(objective, lr, extra, tmp_path):
-    _, heldout = trained(
-        objective, tmp_path, "trainer.args.num_train_epochs=8", *STAR, *extra, lr=lr, n=180, heldout=1 / 3
-    )
-    assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
-    assert heldout["position_consistency"] >= 0.7, heldout
-
-
-@pytest.mark.slow  # ~3 min
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a random model's sampled chains are random tokens whose loss (about 7 nats each) SFT cannot "
-    "lower; with 1 or 2 such tokens labelled before the verdict the planted word is not learnt in 8 "
-    "epochs (P(right) 0.500 on the training rows, tied or untied embeddings), where the same rows with "
-    "the chain left out of the loss learn it (0.9998); this fails the day STaR learns through them",
-)
-def test_star_sft_learns_the_planted_preference_through_sampled_tokens(tmp_path):
-    """One STaR-SFT iteration over all 240 pairs, k=4 chains of 2 sampled tokens closed by the model's
-    own odds: the kept chains carry the right verdicts (445 of 480 keys), 8 epochs on them."""
-    heldout = heldout_accuracy(
-        "star_sft",
-        tmp_path,
-        "trainer.args.num_train_epochs=8",
-        *(o for o in NO_THOUGHT if not o.startswith(("judge.k=", "judge.max_new_tokens="))),
-        "judge.k=8",
-        "judge.max_new_tokens=2",
-        UNTIED,
-    )
-    assert heldout["accuracy"] >= 0.8 and heldout["ci95"][0] > 0.5, heldout
-
-
 # GRPO's group decides here: with objective.args.num_generations=4 (2 epochs at 2e-3, also with
 # beta=0.04, or 6 epochs) the judge collapses onto one letter (entropy 0.5 -> 0.01, held out 0.50-0.53,
 # position consistency 0), a state in which every group's rewards are equal and nothing moves it
@@ -171,7 +40,6 @@ def test_star_sft_learns_the_planted_preference_through_sampled_tokens(tmp_path)
 # on seeds 0, 1, 2 at 2e-3: 1.00/1.00, 0.87/0.73, 0.43/0.00 (seed 2 lost the verdict's form: entropy
 # 0.5 -> 6, every reward 0; 16 per group: 0.86/0.72); at 1e-3, the test's: 0.99/0.80, 1.00/1.00,
 # 1.00/1.00; at 5e-4 seed 0 stays at 0.53.
-@pytest.mark.slow  # ~2.5 min
 def test_grpo_learns_the_planted_preference_from_its_rewards(tmp_path):
     """A random model never samples "[[A]]" unprompted, so every reward would be 0. It first learns
     the verdict's form with no preference: STaR-SFT on shuffled labels with a chain of no thought

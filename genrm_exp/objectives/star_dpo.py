@@ -8,7 +8,10 @@ Eq. 9), by TRL's DPOTrainer, in the STaR loop of genrm_exp/star.
 
 The reference model is where the iteration's training starts (`star.init`): with LoRA, the base
 model with the adapter disabled when starting fresh, or TRL's frozen copy of the loaded adapter when
-continuing from the previous iteration; without LoRA, a second copy of the starting model.
+continuing from the previous iteration; without LoRA, the starting model itself. Its log-probabilities
+are computed once before the first step (`objective.args.precompute_ref_log_probs`, true in
+conf/objective/star_dpo.yaml), so no copy of it stays in memory; with the option off, TRL runs the
+reference at every step and, without LoRA, a second frozen copy of the starting model is loaded.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from genrm_exp.star.loop import Recipe, run_star
 
 def make_trainer(ctx, model, peft_config, rows: list[dict], *, stage: str, start_checkpoint) -> DPOTrainer:
     ref_model = None
-    if not ctx.cfg.peft.enabled:  # a second copy of the starting model, frozen
+    precomputed = ctx.cfg.objective.args.get("precompute_ref_log_probs", False)  # DPOConfig's default
+    if not ctx.cfg.peft.enabled and not precomputed:  # a second copy of the starting model, frozen
         ref_model = policy.start_model(ctx.cfg, ctx.tokenizer, start_checkpoint)[0]
     return star_trainer(
         DPOTrainer,

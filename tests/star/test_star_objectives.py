@@ -129,8 +129,23 @@ def test_trainer_step_changes_every_trainable_parameter(objective, peft, tmp_pat
         assert trainer.args.loss_type == ["ipo"] and trainer.args.beta == 0.1
     if objective == "star_dpo":
         assert trainer.args.loss_type == ["sigmoid"] and trainer.args.beta == 1.0
-        assert (trainer.ref_model is None) == (peft == "lora")  # LoRA: the adapter disabled is the reference
+    if objective != "star_sft":  # the reference's log-probs are computed before the first step, no copy kept
+        assert trainer.ref_model is None and "ref_chosen_logps" in trainer.train_dataset.column_names
     assert_all_trainable_changed(trainer)
+
+
+@pytest.mark.parametrize("precompute", [True, False])
+def test_star_dpo_without_lora_keeps_a_reference_copy_only_when_it_runs_the_reference_live(precompute, tmp_path):
+    from genrm_exp.objectives import star_dpo
+
+    ctx = make_ctx(
+        ["objective=star_dpo", "peft=none", f"objective.args.precompute_ref_log_probs={precompute}", *STAR], tmp_path
+    )
+    model, _ = policy.start_model(ctx.cfg, ctx.tokenizer, None)
+    trainer = star_dpo.make_trainer(ctx, model, None, _rows(ctx, "star_dpo"), stage="iter_1", start_checkpoint=None)
+    assert trainer.args.precompute_ref_log_probs is precompute
+    assert (trainer.ref_model is None) is precompute
+    assert ("ref_chosen_logps" in trainer.train_dataset.column_names) is precompute
 
 
 def test_rationalizer_learning_rate_is_twenty_times_the_trainers(tmp_path):
