@@ -87,7 +87,7 @@ def test_sweep_then_report(tmp_path):
     assert (sweep / "report.png").stat().st_size > 1000
 
 
-@pytest.mark.slow  # ~2 min: two smoke runs and the report
+# ~2 min: two smoke runs and the report (the longest test of this file)
 def test_a_star_and_grpo_sweep_reports_both_curves_with_no_protocol_mark(tmp_path):
     """`-m objective=star_sft,grpo_judge experiment=smoke`: one report with STaR's accuracy per
     iteration and GRPO's reward per step (report.md and one chart), and, the cells differing only in

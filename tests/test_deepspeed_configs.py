@@ -148,6 +148,33 @@ def test_star_dpo_iterates_under_zero3(tmp_path):
     assert any(not (first[k] == second[k]).all() for k in first)
 
 
+@pytest.mark.slow  # ~30 s
+def test_star_dpo_precomputes_its_reference_under_zero3_with_full_fine_tuning(tmp_path):
+    """STaR-DPO as shipped (precompute_ref_log_probs) without LoRA under ZeRO-3: no reference copy is
+    built; TRL computes the reference's log-probs once, through a DeepSpeed inference engine over the
+    partitioned starting model, then trains it."""
+    out = _genrm(
+        tmp_path,
+        "objective=star_dpo",
+        "peft=none",
+        "deepspeed=zero3",
+        "logger=none",
+        "data.max_length=330",
+        "eval=heldout",
+        "star.iterations=1",
+        "star.k=2",
+        "star.max_new_tokens=12",
+        "star.eval_base=false",
+        "star.close_verdict=' Verdict: [['",
+        "judge.k=2",
+        "judge.max_new_tokens=12",
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    log = out.stdout + out.stderr
+    assert "Computing reference log probs for train dataset" in log and "'loss'" in log
+    assert (tmp_path / "run" / "iter_1" / "checkpoint" / "model.safetensors").is_file()
+
+
 GPU_CHECK = [sys.executable, str(REPO / "launch" / "gpu_check.py")]
 
 
