@@ -117,6 +117,20 @@ def test_one_cpu_process_trains_bt_under_deepspeed(option, tmp_path):
     assert "'loss'" in log  # the trainer logged its steps
 
 
+# A STaR-DPO run of seconds on the tiny model: short chains closed by the verdict's opening.
+STAR_DPO_SHORT = [
+    "logger=none",
+    "data.max_length=330",
+    "eval=heldout",
+    "star.k=2",
+    "star.max_new_tokens=12",
+    "star.eval_base=false",
+    "star.close_verdict=' Verdict: [['",
+    "judge.k=2",
+    "judge.max_new_tokens=12",
+]
+
+
 @pytest.mark.slow  # ~30 s; BT under ZeRO-3 stays in the suite
 def test_star_dpo_iterates_under_zero3(tmp_path):
     """Two STaR-DPO iterations in one process under ZeRO-3: the trainer partitions its model, then
@@ -128,16 +142,8 @@ def test_star_dpo_iterates_under_zero3(tmp_path):
         tmp_path,
         "objective=star_dpo",
         "deepspeed=zero3",
-        "logger=none",
-        "data.max_length=330",
-        "eval=heldout",
+        *STAR_DPO_SHORT,
         "star.iterations=2",
-        "star.k=2",
-        "star.max_new_tokens=12",
-        "star.eval_base=false",
-        "star.close_verdict=' Verdict: [['",
-        "judge.k=2",
-        "judge.max_new_tokens=12",
     )
     assert out.returncode == 0, out.stderr[-3000:]
     run = tmp_path / "run"
@@ -150,24 +156,16 @@ def test_star_dpo_iterates_under_zero3(tmp_path):
 
 @pytest.mark.slow  # ~30 s
 def test_star_dpo_precomputes_its_reference_under_zero3_with_full_fine_tuning(tmp_path):
-    """STaR-DPO as shipped (precompute_ref_log_probs) without LoRA under ZeRO-3: no reference copy is
-    built; TRL computes the reference's log-probs once, through a DeepSpeed inference engine over the
-    partitioned starting model, then trains it."""
+    """STaR-DPO as shipped (precompute_ref_log_probs) without LoRA under ZeRO-3: TRL computes the
+    reference's log-probs once, through a DeepSpeed inference engine over the partitioned starting
+    model, then trains it (tests/star/test_star_objectives.py checks that no copy is built)."""
     out = _genrm(
         tmp_path,
         "objective=star_dpo",
         "peft=none",
         "deepspeed=zero3",
-        "logger=none",
-        "data.max_length=330",
-        "eval=heldout",
+        *STAR_DPO_SHORT,
         "star.iterations=1",
-        "star.k=2",
-        "star.max_new_tokens=12",
-        "star.eval_base=false",
-        "star.close_verdict=' Verdict: [['",
-        "judge.k=2",
-        "judge.max_new_tokens=12",
     )
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr
