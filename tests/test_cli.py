@@ -87,14 +87,15 @@ def test_sweep_then_report(tmp_path):
     assert (sweep / "report.png").stat().st_size > 1000
 
 
-# ~2 min: two smoke runs and the report (the longest test of this file)
+# Two smoke runs and the report, scored on the held-out set alone (the smoke run's five LLMBar sets
+# took most of its 93 s).
 def test_a_star_and_grpo_sweep_reports_both_curves_with_no_protocol_mark(tmp_path):
-    """`-m objective=star_sft,grpo_judge experiment=smoke`: one report with STaR's accuracy per
-    iteration and GRPO's reward per step (report.md and one chart), and, the cells differing only in
-    the swept objective, no protocol mark."""
+    """`-m objective=star_sft,grpo_judge experiment=smoke eval=heldout`: one report with STaR's
+    accuracy per iteration and GRPO's reward per step (report.md and one chart), and, the cells
+    differing only in the swept objective, no protocol mark."""
     from genrm_exp.report.protocols import MARK
 
-    sweep, text = sweep_and_report(tmp_path, "experiment=smoke", "objective=star_sft,grpo_judge")
+    sweep, text = sweep_and_report(tmp_path, "experiment=smoke", "eval=heldout", "objective=star_sft,grpo_judge")
     assert "## STaR iterations" in text and "## GRPO rewards" in text
     assert "| verdict_correct |" in text and "| both_orders_correct |" in text
     assert MARK not in text, text
