@@ -18,7 +18,7 @@ from pathlib import Path
 
 from genrm_exp import distributed
 from genrm_exp.errors import UserError
-from genrm_exp.modeling import HEADS, load_model, safetensors_only
+from genrm_exp.modeling import HEADS, load_model, safetensors_only, weights_dtype
 
 
 class CheckpointError(UserError, FileNotFoundError):
@@ -83,7 +83,7 @@ def _full(cfg, checkpoint: Path, head: str):
     whole_models()
     auto = transformers.AutoModelForCausalLM if head == "causal_lm" else transformers.AutoModelForSequenceClassification
     return auto.from_pretrained(
-        str(checkpoint), dtype=getattr(torch, str(cfg.model.dtype)), use_safetensors=safetensors_only(cfg.model)
+        str(checkpoint), dtype=getattr(torch, weights_dtype(cfg.model)), use_safetensors=safetensors_only(cfg.model)
     )
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from genrm_exp.modeling import weights_dtype
 from genrm_exp.sampling.generation import judge_dtype_name
 
 # The settings behind each compared field: a sweep over any of them varies the field on purpose.
@@ -45,7 +46,7 @@ FIELD_SETTINGS = {
         "judge.max_new_tokens",
         "judge.close_verdict",
     ),
-    "dtype": ("judge.dtype", "model.dtype", "model"),
+    "dtype": ("judge.dtype", "model.dtype", "model.cpu_dtype", "model"),
     "fit": ("eval.fit", "eval.max_length", "eval.truncation", "eval"),
     "code": (),
 }
@@ -80,7 +81,10 @@ def judge_protocol(cfg, device_type: str) -> dict:
         }
     else:
         out["votes"] = VOTES[kind]
-    out["dtype"] = judge_dtype_name(cfg.judge, cfg.model, device_type) if scorer == "judge" else str(cfg.model.dtype)
+    judging = scorer == "judge"
+    out["dtype"] = (
+        judge_dtype_name(cfg.judge, cfg.model, device_type) if judging else weights_dtype(cfg.model, device_type)
+    )
     return out
 
 

@@ -104,6 +104,8 @@ def _model(cfg) -> None:
 
     one_of("model.source", str(cfg.model.source), SOURCES)
     one_of("model.dtype", str(cfg.model.dtype), DTYPES)
+    if cfg.model.get("cpu_dtype") is not None:  # absent from run configs older than the key
+        one_of("model.cpu_dtype", str(cfg.model.cpu_dtype), DTYPES)
 
 
 def _judge(cfg) -> None:

@@ -4,9 +4,10 @@ EOS, heads have the right shapes, LoRA wraps only when enabled."""
 from __future__ import annotations
 
 import pytest
+import torch
 from support import CACHE, CONF, compose
 
-from genrm_exp.modeling import ModelError, apply_lora, converted_folder, load_model, load_tokenizer
+from genrm_exp.modeling import ModelError, apply_lora, converted_folder, load_model, load_tokenizer, weights_dtype
 
 
 def test_embedded_model_is_converted_once_into_the_cache():
@@ -56,13 +57,24 @@ def test_lora_wraps_only_when_enabled(tokenizer, tmp_path):
 
 
 def test_bad_dtype_is_a_clear_error(tokenizer, tmp_path):
-    cfg = compose(["model=tiny_random", "model.dtype=float12"], tmp_path)
-    with pytest.raises(ModelError, match="model.dtype='float12'"):
+    cfg = compose(["model=tiny_random", "model.cpu_dtype=float12"], tmp_path)
+    with pytest.raises(ModelError, match="model.cpu_dtype='float12'"):
         load_model(cfg.model, tokenizer, head="reward", cache=CACHE)
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (CONF / "model").glob("*.yaml")))
-def test_every_model_declares_whether_pickled_weights_may_load(name):
-    """modeling.safetensors_only's default (true) serves only run configs written before the key
-    existed; every model the config tree ships states it."""
-    assert isinstance(compose([f"model={name}"]).model.use_safetensors, bool)
+def test_every_model_declares_whether_pickled_weights_may_load_and_its_dtype_on_cpu(name):
+    """modeling.safetensors_only's default (true) and weights_dtype's fallback to model.dtype serve
+    only run configs written before the keys existed; every model the config tree ships states both."""
+    model = compose([f"model={name}"]).model
+    assert isinstance(model.use_safetensors, bool)
+    assert model.cpu_dtype == "float32"
+
+
+def test_weights_are_model_dtype_on_a_gpu_and_cpu_dtype_on_cpu(tokenizer, tmp_path):
+    cfg = compose(["model=smollm2_135m_instruct"]).model
+    assert (weights_dtype(cfg, "cuda"), weights_dtype(cfg, "cpu")) == ("bfloat16", "float32")
+    older = {k: v for k, v in cfg.items() if k != "cpu_dtype"}  # a run config written before the key
+    assert weights_dtype(older, "cpu") == "bfloat16"
+    tiny = compose(["model=tiny_random", "model.dtype=float16", "model.cpu_dtype=bfloat16"], tmp_path).model
+    assert next(load_model(tiny, tokenizer, head="causal_lm", cache=CACHE).parameters()).dtype == torch.bfloat16

@@ -58,11 +58,15 @@ DTYPES = ("float32", "bfloat16", "float16")
 
 
 def judge_dtype_name(judge_cfg, model_cfg, device_type: str) -> str:
-    """`judge.dtype`, where `auto` is the model's dtype, except float32 when a CoT judge decodes on
-    CPU: small-batch bfloat16 matmuls there decoded about 10x slower than float32."""
+    """`judge.dtype`, where `auto` is the weights' dtype on `device_type` (modeling.weights_dtype:
+    model.dtype on a GPU, model.cpu_dtype on CPU), except float32 when a CoT judge decodes on CPU:
+    small-batch bfloat16 matmuls there decoded about 10x slower than float32."""
+    from genrm_exp.modeling import weights_dtype
+
     name = str(judge_cfg["dtype"])
     if name == "auto":
-        name = "float32" if judge_cfg["style"] == "cot" and device_type == "cpu" else str(model_cfg["dtype"])
+        cot_on_cpu = judge_cfg["style"] == "cot" and device_type == "cpu"
+        name = "float32" if cot_on_cpu else weights_dtype(model_cfg, device_type)
     if name not in DTYPES:
         raise ConfigError(f"judge.dtype={name!r}: expected auto or one of {list(DTYPES)}")
     return name

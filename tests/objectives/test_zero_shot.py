@@ -65,7 +65,11 @@ def test_judge_dtype_auto_decodes_cot_in_float32_on_cpu():
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
     assert judge_dtype(compose(["judge=cot"]).judge, model, cpu) == torch.float32
     assert judge_dtype(compose(["judge=cot"]).judge, model, gpu) == torch.bfloat16
-    assert judge_dtype(compose(["judge=direct"]).judge, model, cpu) == torch.bfloat16
+    assert judge_dtype(compose(["judge=direct"]).judge, model, gpu) == torch.bfloat16
+    assert judge_dtype(compose(["judge=direct"]).judge, model, cpu) == torch.float32  # model.cpu_dtype
+    native = compose(["model=smollm2_135m_instruct", "model.cpu_dtype=bfloat16"]).model
+    assert judge_dtype(compose(["judge=direct"]).judge, native, cpu) == torch.bfloat16
+    assert judge_dtype(compose(["judge=cot"]).judge, native, cpu) == torch.float32
     with pytest.raises(ValueError, match="judge.dtype='fp8'"):
         judge_dtype(compose(["judge=direct", "judge.dtype=fp8"]).judge, model, cpu)
 
