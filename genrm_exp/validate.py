@@ -99,13 +99,13 @@ def _objective(cfg) -> None:
 
 
 def _model(cfg) -> None:
-    from genrm_exp.modeling import SOURCES
+    from genrm_exp.modeling import SOURCES, weights_dtype_key
     from genrm_exp.sampling.generation import DTYPES
 
     one_of("model.source", str(cfg.model.source), SOURCES)
-    one_of("model.dtype", str(cfg.model.dtype), DTYPES)
-    if cfg.model.get("cpu_dtype") is not None:  # absent from run configs older than the key
-        one_of("model.cpu_dtype", str(cfg.model.cpu_dtype), DTYPES)
+    # dtype, and cpu_dtype (weights_dtype_key: absent from a run config older than the key)
+    for key in dict.fromkeys(("dtype", weights_dtype_key(cfg.model, "cpu"))):
+        one_of(f"model.{key}", str(cfg.model[key]), DTYPES)
 
 
 def _judge(cfg) -> None:

@@ -87,8 +87,8 @@ def test_sweep_then_report(tmp_path):
     assert (sweep / "report.png").stat().st_size > 1000
 
 
-# Two smoke runs and the report, scored on the held-out set alone (the smoke run's five LLMBar sets
-# took most of its 93 s).
+# Two smoke runs and the report, scored on the held-out set alone: 93 s with the smoke run's five
+# LLMBar sets as well, 66 s without them (beside another job).
 def test_a_star_and_grpo_sweep_reports_both_curves_with_no_protocol_mark(tmp_path):
     """`-m objective=star_sft,grpo_judge experiment=smoke eval=heldout`: one report with STaR's
     accuracy per iteration and GRPO's reward per step (report.md and one chart), and, the cells

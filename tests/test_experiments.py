@@ -198,9 +198,10 @@ TINY_GRID = [
 @pytest.mark.slow  # ~60 s; tests/test_cli.py sweeps and reports a grid in the suite
 def test_offline_twin_runs_every_method_on_the_same_inputs_and_reports(tmp_path):
     """python -m genrm_exp -m experiment=paper_ultrafeedback_offline (a sweep over the grid's nine
-    objectives, grpo_judge the last) with a tiny model and one STaR iteration: every cell finishes, every cell scored the
-    same evaluation pairs with the same text (equal fingerprints), and the report has a row per cell,
-    the length baselines, and a flag on a cell scored on other inputs on purpose."""
+    objectives, grpo_judge the last) with a tiny model and one STaR iteration: every cell finishes,
+    every cell scored the same evaluation pairs with the same text (equal fingerprints), and the
+    report has a row per cell, the length baselines, and a flag on a cell scored on other inputs on
+    purpose."""
     sweep = tmp_path / "grid"
     out = genrm(
         "experiment=paper_ultrafeedback_offline",

@@ -21,6 +21,7 @@ TYPOS = [
     (["objective.lr_scale=0"], "objective.lr_scale=0: expected a positive number"),
     (["model.source=bogus"], "model.source='bogus': expected one of ['hub', 'embedded_gguf', 'tiny_random']"),
     (["model.dtype=bogus"], "model.dtype='bogus': expected one of ['float32', 'bfloat16', 'float16']"),
+    (["model.cpu_dtype=bogus"], "model.cpu_dtype='bogus': expected one of ['float32', 'bfloat16', 'float16']"),
     (["judge.style=bogus"], "judge.style='bogus': expected one of ["),
     (["objective=genrm", "judge.order=bogus"], "judge.order='bogus': expected one of ['random', 'fixed', 'both']"),
     (["judge.backend=bogus"], "judge.backend='bogus': expected one of ['static', "),

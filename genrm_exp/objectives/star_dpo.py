@@ -25,7 +25,7 @@ from genrm_exp.star.loop import Recipe, run_star
 
 def make_trainer(ctx, model, peft_config, rows: list[dict], *, stage: str, start_checkpoint) -> DPOTrainer:
     ref_model = None
-    precomputed = ctx.cfg.objective.args.get("precompute_ref_log_probs", False)  # DPOConfig's default
+    precomputed = ctx.cfg.objective.args.precompute_ref_log_probs  # conf/objective/star_dpo.yaml
     if not ctx.cfg.peft.enabled and not precomputed:  # a second copy of the starting model, frozen
         ref_model = policy.start_model(ctx.cfg, ctx.tokenizer, start_checkpoint)[0]
     return star_trainer(
